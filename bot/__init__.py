@@ -1,0 +1,1 @@
+"""After-sales assistant: gateway, refund service, evidence store and the trusted Rasa channel."""

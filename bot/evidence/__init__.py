@@ -1,0 +1,1 @@
+"""Evidence store: validated, re-encoded shopper photos with perceptual hashes."""
