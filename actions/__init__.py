@@ -1,0 +1,1 @@
+"""Rasa custom actions for the after-sales assistant, one module per concern."""

@@ -1,0 +1,159 @@
+"""The case form: which order, which item, how many, and the photos the policy asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions import messages
+from actions.identity import conversation_of, shopper_of
+from actions.orders import OrderProblem, find_line, match_line, owned_order, remaining
+from actions.services import refunds
+from bot.policy import evidence_for
+from bot.refunds.client import RefundsError
+
+PHOTO_SLOTS = {f"photo_{kind}": kind for kind in ("package", "label", "items")}
+
+
+def _latest_entity(tracker: Tracker, entity: str) -> Any:
+    return next(tracker.get_latest_entity_values(entity), None)
+
+
+class ValidateCaseForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_case_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Order, item and quantity always; then the photos data/policy.yml lists for this case type."""
+        photos = [f"photo_{kind}" for kind in evidence_for(tracker.get_slot("case_type") or "damaged")]
+        return ["order_id", "line_id", "quantity", *photos]
+
+    # -- extraction: what this message says, before validation decides whether it holds ----------
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        said = _latest_entity(tracker, "order_id")
+        if not said:
+            return {}
+        order_id = str(said).upper()
+        if tracker.get_slot("order_id") not in (None, order_id):
+            # another order than before: the item and quantity chosen in the old one no longer hold
+            return {"order_id": order_id, "line_id": None, "item_name": None, "quantity": None}
+        return {"order_id": order_id}
+
+    async def extract_line_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        clicked = _latest_entity(tracker, "line_id")
+        if clicked:
+            return {"line_id": str(clicked)}
+        order_id = tracker.get_slot("order_id")
+        if tracker.get_slot("line_id") or not order_id:
+            return {}
+        try:
+            order = await owned_order(order_id, shopper_of(tracker))
+        except OrderProblem:
+            return {}
+        line = match_line(order, _latest_entity(tracker, "item"))
+        return {"line_id": line.line_id} if line else {}
+
+    async def extract_quantity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        said = _latest_entity(tracker, "quantity")
+        if said is not None and (tracker.get_slot("quantity") is None
+                                 or tracker.get_slot("requested_slot") == "quantity"):
+            return {"quantity": said}
+        return {}
+
+    # -- validation: everything is re-read from the refund service ------------------------------
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            order = await owned_order(str(value), shopper_of(tracker))
+        except OrderProblem as problem:
+            dispatcher.utter_message(text=problem.message)
+            return {"order_id": None}
+        return {"order_id": order.order_id}
+
+    async def validate_line_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        order_id = tracker.get_slot("order_id")
+        if not order_id:
+            return {"line_id": None}
+        order = await owned_order(order_id, shopper_of(tracker))
+        line = find_line(order, str(value))
+        if line is None:
+            return {"line_id": None}
+        if remaining(line) <= 0:
+            dispatcher.utter_message(text=messages.NOTHING_LEFT)
+            return {"line_id": None}
+        slots: dict[str, Any] = {"line_id": line.line_id, "item_name": line.name}
+        if tracker.get_slot("quantity") is None and remaining(line) == 1:
+            slots["quantity"] = 1
+        return slots
+
+    async def validate_quantity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            quantity = int(float(value))
+        except (TypeError, ValueError):
+            return {"quantity": None}
+        if quantity < 1:
+            dispatcher.utter_message(text=messages.QUANTITY_INVALID)
+            return {"quantity": None}
+        order_id, line_id = tracker.get_slot("order_id"), tracker.get_slot("line_id")
+        if order_id and line_id:
+            order = await owned_order(order_id, shopper_of(tracker))
+            line = find_line(order, line_id)
+            if line is not None and quantity > remaining(line):
+                dispatcher.utter_message(text=messages.QUANTITY_TOO_MANY.format(max=remaining(line)))
+                return {"quantity": None}
+        return {"quantity": quantity}
+
+    async def _validate_photo(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        try:
+            photo = await refunds().get_photo(str(value))
+        except RefundsError:
+            dispatcher.utter_message(text=messages.PHOTO_NOT_USABLE)
+            return {slot: None}
+        if photo.shopper_id != shopper_of(tracker) or photo.conversation_id != conversation_of(tracker):
+            dispatcher.utter_message(text=messages.PHOTO_NOT_USABLE)
+            return {slot: None}
+        if photo.kind != PHOTO_SLOTS[slot]:
+            label = messages.PHOTO_LABELS[PHOTO_SLOTS[slot]]
+            dispatcher.utter_message(text=messages.PHOTO_WRONG_KIND.format(label=label))
+            return {slot: None}
+        return {slot: photo.photo_id}
+
+    async def validate_photo_package(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._validate_photo("photo_package", value, dispatcher, tracker)
+
+    async def validate_photo_label(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._validate_photo("photo_label", value, dispatcher, tracker)
+
+    async def validate_photo_items(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._validate_photo("photo_items", value, dispatcher, tracker)

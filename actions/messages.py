@@ -1,0 +1,114 @@
+"""Chinese text the actions compose at run time (fixed replies live in domain.yml)."""
+
+from __future__ import annotations
+
+PHOTO_LABELS = {
+    "package": "快递外包装整个图（袋/盒）",
+    "label": "快递面单",
+    "items": "收到的所有商品照片",
+}
+CIRCLED = "①②③④⑤"
+
+CASE_LABELS = {
+    "damaged": "商品破损",
+    "missing_item": "少发漏发",
+    "wrong_item": "发错货",
+    "not_as_described": "与描述不符",
+    "not_delivered": "没收到货",
+}
+
+REFUND_STATES = {
+    "requested": "已提交",
+    "approved": "已同意，正在打款",
+    "needs_review": "人工审核中",
+    "rejected": "未通过",
+    "settled": "已退回原支付账户",
+}
+
+
+def yuan(cents: int) -> str:
+    return f"¥{cents / 100:.2f}"
+
+
+def photos_needed(kinds: list[str]) -> str:
+    """「①快递外包装整个图（袋/盒）；②快递面单；③收到的所有商品照片」"""
+    return "；".join(f"{CIRCLED[i]}{PHOTO_LABELS[k]}" for i, k in enumerate(kinds))
+
+
+def first_photo_request(kinds: list[str], case_label: str) -> str:
+    return (
+        f"了解，{case_label}的问题我来帮您处理～为了尽快给您解决，麻烦您提供："
+        f"{photos_needed(kinds)}。先请上传{CIRCLED[0]}{PHOTO_LABELS[kinds[0]]}。"
+    )
+
+
+def next_photo_request(kinds: list[str], kind: str) -> str:
+    return f"收到～接下来请上传{CIRCLED[kinds.index(kind)]}{PHOTO_LABELS[kind]}。"
+
+
+def order_button_title(order_id: str, first_item: str, n_lines: int, placed: str) -> str:
+    more = f"等{n_lines}件" if n_lines > 1 else ""
+    return f"{order_id} · {first_item}{more} · {placed}"
+
+
+def line_button_title(name: str, quantity: int) -> str:
+    return f"{name} ×{quantity}"
+
+
+def offer_text(item: str, quantity: int, refund_cents: int, coupon_cents: int) -> str:
+    return (
+        f"已核实{item}×{quantity}的问题，给您两个方案："
+        f"直接退款{yuan(refund_cents)}，或者领取{yuan(coupon_cents)}的无门槛优惠券（更划算）。您选哪个？"
+    )
+
+
+def refund_title(refund_cents: int) -> str:
+    return f"退款 {yuan(refund_cents)}"
+
+
+def coupon_title(coupon_cents: int) -> str:
+    return f"优惠券 {yuan(coupon_cents)}（更划算）"
+
+
+def refund_settled(amount_cents: int) -> str:
+    return f"极速退款成功！{yuan(amount_cents)}已原路退回到您的支付账户，请注意查收～"
+
+
+def refund_in_review(amount_cents: int) -> str:
+    return f"退款申请{yuan(amount_cents)}已提交，需要人工客服再核实一下，我已为您转接，请稍等～"
+
+
+def refund_rejected(reason: str) -> str:
+    return f"抱歉，这笔退款申请没有通过：{reason}。如有异议可以回复「申诉」。"
+
+
+def coupon_issued(code: str, value_cents: int, expires: str) -> str:
+    return f"优惠券已发放到您的账户：{yuan(value_cents)}，券码 {code}，有效期至 {expires}，下单时自动抵扣～"
+
+
+def status_line(refund_id: str, item: str, amount_cents: int, state: str) -> str:
+    return f"· {item} {yuan(amount_cents)}：{REFUND_STATES.get(state, state)}（单号 {refund_id}）"
+
+
+NO_REFUNDS = "您目前没有退款记录哦。"
+STATUS_HEADER = "您最近的退款进度："
+ORDER_NOT_FOUND = "没有找到这个订单，请核对一下订单号～"
+ORDER_NOT_YOURS = "这个订单不在您的账号下，请选择您自己的订单哦。"
+NO_ORDERS = "没有找到您最近的订单，可以把订单号发给我～"
+ASK_ORDER = "请问是哪一个订单呢？"
+ASK_LINE = "请问是订单里的哪件商品呢？"
+ASK_QUANTITY = "请问有几件有问题呢？"
+QUANTITY_TOO_MANY = "这件商品最多还能申请{max}件，请重新选择数量～"
+QUANTITY_INVALID = "数量需要是1件或以上哦～"
+NOTHING_LEFT = "这件商品已经全部处理过售后了。"
+PHOTO_NOT_USABLE = "这张照片没法用作凭证，请重新上传～"
+PHOTO_WRONG_KIND = "这张照片好像不是{label}，请按提示重新上传～"
+PHOTO_REUSED_NOTE = "收到～"
+PHOTO_RECEIVED_NO_CASE = "照片收到啦～"
+SERVICE_DOWN = "系统有点忙，请稍后再试，或者回复「转人工」～"
+NOT_IDENTIFIED = "暂时无法确认您的身份，请从店铺App重新进入对话～"
+APPEAL_OPENED = "已为您提交申诉（退款单 {refund_id}），人工客服会尽快复核，请稍等～"
+APPEAL_NOTHING = "没有找到可以申诉的处理结果。如果是其他问题，可以直接告诉我或回复「转人工」。"
+COMPLAINT_RECORDED = "您的投诉已记录（{category}），工单号 {ticket}。我们会在24小时内处理并回复您，给您带来不便非常抱歉。"
+HANDOFF_UNAVAILABLE = "人工客服暂时不在线，我先继续为您服务；您的问题我已记录，客服上线后会第一时间联系您。"
+ORDER_CONTEXT = "您咨询的订单 {order_id}：{items}。请问哪件商品有问题呢？"

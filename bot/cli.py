@@ -1,0 +1,114 @@
+"""Command line: mint tokens, print how to reach a running system, chat from the terminal.
+
+    python -m bot.cli token shopper s1        # a bearer token (roles: shopper, agent, trainer, service)
+    python -m bot.cli chat --shopper s1 --order O1001
+    python -m bot.cli banner
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bot.settings import get_settings
+from bot.tokens import ROLES, mint
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    print(mint(args.role, args.subject, ttl_seconds=args.days * 24 * 3600))
+
+
+def cmd_banner(_: argparse.Namespace) -> None:
+    s = get_settings()
+    print(f"""
+  Shopper web chat   {s.gateway_url}/            (demo shoppers s1, s2, s3)
+  Agent console      {s.gateway_url}/agent       token: python -m bot.cli token agent agent1
+  Terminal chat      .venv/bin/python -m bot.cli chat --shopper s1 --order O1001
+  Refund service     {s.refunds_url}/docs
+  Redis              {s.redis_url}{' (embedded)' if s.redis_embedded else ''}
+  Database           {s.database_url}
+""")
+
+
+class ChannelChat:
+    """A terminal conversation straight into Rasa's trusted channel (what the gateway does)."""
+
+    def __init__(self, shopper: str) -> None:
+        s = get_settings()
+        self.shopper, self.conversation = shopper, f"cli_{uuid.uuid4().hex[:12]}"
+        self.url = f"{s.rasa_url}/webhooks/trusted/webhook"
+        self.headers = {"X-Channel-Secret": s.channel_secret}
+        self.buttons: list[dict[str, str]] = []
+
+    def send(self, event: str, **fields: str) -> None:
+        body = {"shopper_id": self.shopper, "conversation_id": self.conversation, "event": event, **fields}
+        resp = httpx.post(self.url, json=body, headers=self.headers, timeout=60)
+        if resp.status_code != 200:
+            print(f"  ! {resp.status_code} {resp.text}")
+            return
+        self.buttons = []
+        for msg in resp.json().get("messages", []):
+            if msg.get("text"):
+                print(f"客服: {msg['text']}")
+            for button in msg.get("buttons") or []:
+                self.buttons.append(button)
+                print(f"  [{len(self.buttons)}] {button['title']}")
+
+    def upload(self, kind: str, path: str) -> None:
+        from bot.db import session_scope
+        from bot.evidence.service import PhotoRejected, store_photo
+
+        try:
+            with session_scope() as session:
+                photo = store_photo(session, data=Path(path).read_bytes(), kind=kind,
+                                    shopper_id=self.shopper, conversation_id=self.conversation)
+                photo_id = photo.id
+        except (OSError, PhotoRejected) as exc:
+            print(f"  ! {exc}")
+            return
+        self.send("photo", photo_id=photo_id, photo_kind=kind)
+
+
+def cmd_chat(args: argparse.Namespace) -> None:
+    chat = ChannelChat(args.shopper)
+    print("输入文字聊天；输入按钮编号点击按钮；:photo package|label|items 文件路径 上传照片；Ctrl-D 退出。")
+    chat.send("start", **({"order_id": args.order} if args.order else {}))
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(":photo "):
+            parts = line.split(maxsplit=2)
+            if len(parts) == 3:
+                chat.upload(parts[1], parts[2])
+            continue
+        if line.isdigit() and 0 < int(line) <= len(chat.buttons):
+            chat.send("button", payload=chat.buttons[int(line) - 1]["payload"])
+            continue
+        chat.send("text", text=line)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    token = sub.add_parser("token", help="mint a bearer token")
+    token.add_argument("role", choices=ROLES)
+    token.add_argument("subject", help="shopper id, agent name, trainer name or service name")
+    token.add_argument("--days", type=int, default=30)
+    token.set_defaults(func=cmd_token)
+    chat = sub.add_parser("chat", help="chat with the bot from the terminal")
+    chat.add_argument("--shopper", default="s1")
+    chat.add_argument("--order", default=None)
+    chat.set_defaults(func=cmd_chat)
+    sub.add_parser("banner", help="where everything runs").set_defaults(func=cmd_banner)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

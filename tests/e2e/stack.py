@@ -1,0 +1,119 @@
+"""Start the real processes (Redis, refund service, action server, Rasa) on free ports for a test run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+
+from bot.launch import command
+from bot.settings import ROOT, get_settings
+
+STARTUP_TIMEOUT = 240  # Rasa loads TensorFlow and the model: about a minute on two cores
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    database_url: str
+    secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        p = self.ports
+        return {
+            **os.environ,
+            "BOT_SECRET": self.secret,
+            "BOT_VAR_DIR": str(self.workdir / "var"),
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{p['redis']}/0",
+            "REFUNDS_URL": f"http://127.0.0.1:{p['refunds']}",
+            "ACTION_URL": f"http://127.0.0.1:{p['actions']}/webhook",
+            "RASA_URL": f"http://127.0.0.1:{p['rasa']}",
+            "GATEWAY_URL": f"http://127.0.0.1:{p['gateway']}",
+        }
+
+    @property
+    def channel_secret(self) -> str:
+        return replace(get_settings(), secret=self.secret).channel_secret
+
+    def service_token(self) -> str:
+        settings = replace(get_settings(), secret=self.secret)
+        import jwt
+
+        now = int(time.time())
+        return jwt.encode({"role": "service", "sub": "tests", "iat": now, "exp": now + 3600},
+                          settings.derived_secret("tokens"), algorithm="HS256")
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start(self, names: tuple[str, ...] = ("redis", "refunds", "actions", "rasa")) -> None:
+        for name in ("redis", "refunds", "actions", "rasa", "gateway"):
+            self.ports.setdefault(name, free_port())
+        env = self.env
+        for step in (["-m", "bot.migrate"], ["-m", "bot.refunds.seed"]):
+            subprocess.run([sys.executable, *step], env=env, cwd=ROOT, check=True, capture_output=True)
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            argv, extra = command(name, port=self.ports[name])
+            out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+            self.procs[name] = subprocess.Popen(argv, env={**env, **extra}, cwd=ROOT, stdout=out,
+                                                stderr=subprocess.STDOUT)
+        self._wait_until_ready(names)
+
+    def _ready(self, name: str) -> bool:
+        try:
+            if name == "redis":
+                with socket.create_connection(("127.0.0.1", self.ports["redis"]), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    return sock.recv(16).startswith(b"+PONG")
+            if name == "rasa":
+                token = replace(get_settings(), secret=self.secret).rasa_api_token
+                resp = httpx.get(f"{self.url('rasa')}/status", params={"token": token}, timeout=2)
+                return resp.status_code == 200 and bool(resp.json().get("model_file"))
+            path = {"refunds": "/openapi.json", "actions": "/health", "gateway": "/openapi.json"}[name]
+            return httpx.get(self.url(name) + path, timeout=2).status_code == 200
+        except (OSError, httpx.HTTPError):
+            return False
+
+    def _wait_until_ready(self, names: tuple[str, ...]) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        pending = list(names)
+        while pending:
+            for name in list(pending):
+                if self.procs[name].poll() is not None:
+                    log = (self.workdir / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{name} exited during start-up:\n{log}")
+                if self._ready(name):
+                    pending.remove(name)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {STARTUP_TIMEOUT}s: {pending}; logs in {self.workdir}/logs")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
