@@ -1,0 +1,1 @@
+"""Refund service: orders, the refunds ledger, coupons, risk scoring and the notifications outbox."""

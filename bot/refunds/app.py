@@ -1,0 +1,53 @@
+"""The refund service app: `uvicorn --factory bot.refunds.app:create_app --port 8001`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import make_engine
+from bot.refunds.deps import require_service
+from bot.refunds.errors import ServiceError
+from bot.refunds.routes import coupons, orders, outbox, refunds
+from bot.settings import get_settings
+
+
+def _error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": {"code": code, "message": message, **extra}}, status, headers=headers)
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app with its own engine (never at import time)."""
+    engine = make_engine(database_url or get_settings().database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Refund service", version="1", lifespan=lifespan)
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", "the request is malformed", errors=jsonable_encoder(exc.errors()))
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (orders, refunds, coupons, outbox):
+        app.include_router(module.router, dependencies=[Depends(require_service)])
+    return app

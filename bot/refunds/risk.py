@@ -1,0 +1,103 @@
+"""Risk scoring of a refund request from the `risk` section of data/policy.yml."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from bot.evidence.models import Photo
+from bot.policy import evidence_for, load_policy
+from bot.refunds import messages, schemas
+from bot.refunds.errors import NotFound
+from bot.refunds.models import Order, Refund, RefundPhoto, Shopper
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex perceptual hashes."""
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def reused_photo_ids(session: Session, photos: list[Photo], *, exclude_refund: str | None = None) -> list[str]:
+    """Ids of `photos` whose hash is near a photo attached to another refund (another photo id)."""
+    if not photos:
+        return []
+    max_distance = int(load_policy()["risk"]["photo_hash_max_distance"])
+    stmt = select(RefundPhoto.photo_id, RefundPhoto.phash)
+    if exclude_refund is not None:
+        stmt = stmt.where(RefundPhoto.refund_id != exclude_refund)
+    # A linear scan: fine at this scale; a BK-tree or hash bands would replace it for millions of rows.
+    attached = session.execute(stmt).all()
+    reused = []
+    for photo in photos:
+        if any(pid != photo.id and hamming(photo.phash, ph) <= max_distance for pid, ph in attached):
+            reused.append(photo.id)
+    return reused
+
+
+def score_refund(
+    session: Session,
+    *,
+    shopper: Shopper,
+    amount_cents: int,
+    case_type: str,
+    photos: list[Photo],
+    now: datetime,
+) -> tuple[int, list[dict[str, str]], bool]:
+    """Return (score 0-100, reasons, evidence_complete) for a refund about to be created."""
+    cfg = load_policy()["risk"]
+    score = 0
+    reasons: list[dict[str, str]] = []
+
+    def add(points: int, code: str, **values: object) -> None:
+        nonlocal score
+        score += int(points)
+        reasons.append({"code": code, "detail": messages.risk_detail(code, **values)})
+
+    since = now - timedelta(days=int(cfg["window_days"]))
+    recent = session.execute(
+        select(func.count(Refund.id)).where(Refund.shopper_id == shopper.id, Refund.created_at >= since)
+    ).scalar_one()
+    if recent >= int(cfg["refunds_in_window_threshold"]):
+        add(cfg["refunds_in_window_points"], "frequent_refunds", days=cfg["window_days"], count=recent)
+
+    orders = session.execute(select(func.count(Order.order_id)).where(Order.shopper_id == shopper.id)).scalar_one()
+    refunded_orders = session.execute(
+        select(func.count(distinct(Refund.order_id))).where(Refund.shopper_id == shopper.id)
+    ).scalar_one()
+    rate = refunded_orders / orders if orders else 0.0
+    if refunded_orders and rate >= float(cfg["refund_rate_threshold"]):
+        add(cfg["refund_rate_points"], "high_refund_rate", rate=rate)
+
+    age = now - shopper.created_at
+    if age < timedelta(days=int(cfg["new_account_days"])):
+        add(cfg["new_account_points"], "new_account", days=age.days)
+
+    if amount_cents >= int(cfg["large_amount_cents"]):
+        add(cfg["large_amount_points"], "large_amount", amount=messages.yuan(amount_cents))
+
+    for photo_id in reused_photo_ids(session, photos):
+        add(cfg["reused_photo_points"], "reused_photo", photo_id=photo_id)
+        break  # one reused photo is the signal; more of them do not make it likelier
+
+    missing = [kind for kind in evidence_for(case_type) if kind not in {p.kind for p in photos}]
+    if missing:
+        reasons.append(
+            {"code": "missing_evidence", "detail": messages.risk_detail("missing_evidence", kinds=", ".join(missing))}
+        )
+    return min(score, 100), reasons, not missing
+
+
+def photo_info(session: Session, *, photo_id: str) -> schemas.PhotoOut:
+    """Who uploaded a photo, and whether it (or a near copy) is already attached to a refund."""
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        raise NotFound("photo_not_found", f"photo {photo_id} does not exist")
+    return schemas.PhotoOut(
+        photo_id=photo.id,
+        shopper_id=photo.shopper_id,
+        conversation_id=photo.conversation_id,
+        kind=photo.kind,
+        reused=bool(reused_photo_ids(session, [photo])),
+    )

@@ -1,0 +1,152 @@
+"""Request and response bodies shared by the refund service and its client (pydantic v1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Optional
+
+from pydantic import BaseModel, conint, constr
+
+from bot.policy import CASE_TYPES
+
+Ident = constr(regex=r"^[A-Za-z0-9_-]{1,64}$")
+CaseType = Literal[CASE_TYPES]  # type: ignore[valid-type]
+RefundState = Literal["requested", "approved", "needs_review", "rejected", "settled"]
+
+
+class OrderLineIn(BaseModel):
+    line_id: Optional[Ident] = None  # type: ignore[valid-type]
+    sku: constr(min_length=1, max_length=64)  # type: ignore[valid-type]
+    name: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
+    unit_price_cents: conint(ge=0)  # type: ignore[valid-type]
+    quantity: conint(gt=0)  # type: ignore[valid-type]
+
+
+class OrderIn(BaseModel):
+    order_id: Ident  # type: ignore[valid-type]
+    shopper_id: Ident  # type: ignore[valid-type]
+    shopper_name: Optional[constr(min_length=1, max_length=100)] = None  # type: ignore[valid-type]
+    placed_at: Optional[datetime] = None
+    status: constr(min_length=1, max_length=32) = "delivered"  # type: ignore[valid-type]
+    lines: list[OrderLineIn]
+
+
+class OrderLineOut(BaseModel):
+    line_id: str
+    sku: str
+    name: str
+    unit_price_cents: int
+    quantity: int
+    remedied_quantity: int
+    refunded_cents: int
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    shopper_id: str
+    placed_at: datetime
+    status: str
+    lines: list[OrderLineOut]
+
+
+class QuoteOut(BaseModel):
+    order_id: str
+    line_id: str
+    quantity: int
+    refund_cents: int
+    coupon_cents: int
+    recommended: Literal["refund", "coupon"]
+    max_quantity: int
+
+
+class PhotoOut(BaseModel):
+    photo_id: str
+    shopper_id: str
+    conversation_id: str
+    kind: str
+    reused: bool
+
+
+class RefundIn(BaseModel):
+    shopper_id: Ident  # type: ignore[valid-type]
+    order_id: Ident  # type: ignore[valid-type]
+    line_id: Ident  # type: ignore[valid-type]
+    quantity: conint(gt=0)  # type: ignore[valid-type]
+    case_type: CaseType
+    photo_ids: list[constr(regex=r"^[0-9a-f]{32}$")] = []  # type: ignore[valid-type]
+    conversation_id: Optional[Ident] = None  # type: ignore[valid-type]
+
+
+class RiskReason(BaseModel):
+    code: str
+    detail: str
+
+
+class RefundEventOut(BaseModel):
+    from_state: Optional[str]
+    to_state: str
+    actor: str
+    reason: Optional[str]
+    created_at: datetime
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    shopper_id: str
+    order_id: str
+    line_id: str
+    quantity: int
+    amount_cents: int
+    case_type: str
+    state: RefundState
+    risk_score: int
+    risk_reasons: list[RiskReason]
+    conversation_id: Optional[str]
+    photo_ids: list[str] = []
+    created_at: datetime
+    updated_at: datetime
+    settled_at: Optional[datetime]
+    decided_by: Optional[str]
+    reason: Optional[str]
+    events: list[RefundEventOut] = []
+
+
+class DecisionIn(BaseModel):
+    decided_by: Ident  # type: ignore[valid-type]
+    reason: Optional[constr(max_length=500)] = None  # type: ignore[valid-type]
+
+
+class SettleIn(BaseModel):
+    decided_by: Ident = "system"  # type: ignore[valid-type]
+
+
+class CouponIn(BaseModel):
+    shopper_id: Ident  # type: ignore[valid-type]
+    order_id: Ident  # type: ignore[valid-type]
+    line_id: Ident  # type: ignore[valid-type]
+    quantity: conint(gt=0)  # type: ignore[valid-type]
+    conversation_id: Optional[Ident] = None  # type: ignore[valid-type]
+
+
+class CouponOut(BaseModel):
+    coupon_id: str
+    code: str
+    value_cents: int
+    expires_at: datetime
+    shopper_id: str
+    order_id: str
+    line_id: str
+    quantity: int
+    conversation_id: Optional[str]
+    created_at: datetime
+
+
+class NotificationOut(BaseModel):
+    id: int
+    shopper_id: str
+    kind: str
+    text: str
+    refund_id: Optional[str]
+    coupon_id: Optional[str]
+    created_at: datetime
+    delivered_at: Optional[datetime]
