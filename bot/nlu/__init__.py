@@ -1,0 +1,1 @@
+"""NLU components of the after-sales assistant (rule-based entities)."""
