@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.policy import load_policy
@@ -62,16 +63,21 @@ def create_order(session: Session, *, data: schemas.OrderIn) -> Order:
     """Record an order from the platform feed, creating the shopper on first sight; 409 if it exists."""
     if session.get(Order, data.order_id) is not None:
         raise Conflict("order_exists", f"order {data.order_id} already exists")
-    if session.get(Shopper, data.shopper_id) is None:
-        session.add(Shopper(id=data.shopper_id, name=data.shopper_name or data.shopper_id))
-    order = Order(
-        order_id=data.order_id,
-        shopper_id=data.shopper_id,
-        placed_at=data.placed_at or utcnow(),
-        status=data.status,
-    )
-    session.add(order)
-    session.flush()
+    try:
+        if session.get(Shopper, data.shopper_id) is None:
+            session.add(Shopper(id=data.shopper_id, name=data.shopper_name or data.shopper_id))
+            session.flush()
+        order = Order(
+            order_id=data.order_id,
+            shopper_id=data.shopper_id,
+            placed_at=data.placed_at or utcnow(),
+            status=data.status,
+        )
+        session.add(order)
+        session.flush()
+    except IntegrityError as exc:  # the same order (or new shopper) arriving twice at once
+        session.rollback()
+        raise Conflict("order_exists", f"order {data.order_id} already exists") from exc
     for n, line in enumerate(data.lines, start=1):
         session.add(
             OrderLine(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Optional
 
-from pydantic import BaseModel, conint, constr
+from pydantic import BaseModel, conint, conlist, constr
 
 from bot.policy import CASE_TYPES
 
@@ -28,7 +28,7 @@ class OrderIn(BaseModel):
     shopper_name: Optional[constr(min_length=1, max_length=100)] = None  # type: ignore[valid-type]
     placed_at: Optional[datetime] = None
     status: constr(min_length=1, max_length=32) = "delivered"  # type: ignore[valid-type]
-    lines: list[OrderLineIn]
+    lines: conlist(OrderLineIn, min_items=1, max_items=200)  # type: ignore[valid-type]
 
 
 class OrderLineOut(BaseModel):

@@ -1,0 +1,158 @@
+"""Typed async client of the refund service, used by the actions and the gateway."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, parse_obj_as
+
+from bot.refunds import schemas
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class RefundsError(Exception):
+    """The refund service refused a request (or could not be reached: status 0)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class RefundsClient:
+    """`async with RefundsClient(base_url, token) as client: await client.get_order("O1001")`."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, transport: Any = None) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(cls) -> RefundsClient:
+        """A client for the configured service URL with a freshly minted service token."""
+        from bot.settings import get_settings
+        from bot.tokens import mint
+
+        return cls(get_settings().refunds_url, mint("service", "actions"))
+
+    async def __aenter__(self) -> RefundsClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RefundsError(0, "unreachable", f"refund service unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail")
+            except ValueError:
+                detail = None
+            if isinstance(detail, dict):
+                raise RefundsError(response.status_code, str(detail.get("code")), str(detail.get("message")))
+            raise RefundsError(response.status_code, "http_error", response.text[:200])
+        return response.json()
+
+    async def _one(self, model: type[Model], method: str, path: str, **kwargs: Any) -> Model:
+        return model.parse_obj(await self._call(method, path, **kwargs))
+
+    async def _many(self, model: type[Model], path: str, **kwargs: Any) -> list[Model]:
+        return parse_obj_as(list[model], await self._call("GET", path, **kwargs))  # type: ignore[valid-type]
+
+    async def create_order(self, order: schemas.OrderIn) -> schemas.OrderOut:
+        return await self._one(schemas.OrderOut, "POST", "/orders", content=order.json())
+
+    async def list_orders(self, shopper_id: str, limit: int = 10) -> list[schemas.OrderOut]:
+        return await self._many(schemas.OrderOut, "/orders", params={"shopper_id": shopper_id, "limit": limit})
+
+    async def get_order(self, order_id: str, shopper_id: str | None = None) -> schemas.OrderOut:
+        params = {"shopper_id": shopper_id} if shopper_id else None
+        return await self._one(schemas.OrderOut, "GET", f"/orders/{order_id}", params=params)
+
+    async def quote(
+        self, order_id: str, line_id: str, quantity: int, shopper_id: str | None = None
+    ) -> schemas.QuoteOut:
+        params: dict[str, Any] = {"quantity": quantity}
+        if shopper_id:
+            params["shopper_id"] = shopper_id
+        return await self._one(schemas.QuoteOut, "GET", f"/orders/{order_id}/lines/{line_id}/quote", params=params)
+
+    async def get_photo(self, photo_id: str) -> schemas.PhotoOut:
+        return await self._one(schemas.PhotoOut, "GET", f"/photos/{photo_id}")
+
+    async def create_refund(
+        self,
+        *,
+        shopper_id: str,
+        order_id: str,
+        line_id: str,
+        quantity: int,
+        case_type: str,
+        idempotency_key: str,
+        photo_ids: list[str] | None = None,
+        conversation_id: str | None = None,
+    ) -> schemas.RefundOut:
+        body = schemas.RefundIn(
+            shopper_id=shopper_id, order_id=order_id, line_id=line_id, quantity=quantity,
+            case_type=case_type, photo_ids=photo_ids or [], conversation_id=conversation_id,
+        )
+        return await self._one(
+            schemas.RefundOut, "POST", "/refunds", content=body.json(),
+            headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )
+
+    async def get_refund(self, refund_id: str) -> schemas.RefundOut:
+        return await self._one(schemas.RefundOut, "GET", f"/refunds/{refund_id}")
+
+    async def list_refunds(self, shopper_id: str, limit: int = 50) -> list[schemas.RefundOut]:
+        return await self._many(schemas.RefundOut, "/refunds", params={"shopper_id": shopper_id, "limit": limit})
+
+    async def approve(self, refund_id: str, *, decided_by: str, reason: str | None = None) -> schemas.RefundOut:
+        body = {"decided_by": decided_by, "reason": reason}
+        return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/approve", json=body)
+
+    async def reject(self, refund_id: str, *, decided_by: str, reason: str | None = None) -> schemas.RefundOut:
+        body = {"decided_by": decided_by, "reason": reason}
+        return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/reject", json=body)
+
+    async def settle(self, refund_id: str, *, decided_by: str = "system") -> schemas.RefundOut:
+        body = {"decided_by": decided_by}
+        return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/settle", json=body)
+
+    async def issue_coupon(
+        self,
+        *,
+        shopper_id: str,
+        order_id: str,
+        line_id: str,
+        quantity: int,
+        idempotency_key: str,
+        conversation_id: str | None = None,
+    ) -> schemas.CouponOut:
+        body = schemas.CouponIn(
+            shopper_id=shopper_id, order_id=order_id, line_id=line_id, quantity=quantity,
+            conversation_id=conversation_id,
+        )
+        return await self._one(
+            schemas.CouponOut, "POST", "/coupons", content=body.json(),
+            headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )
+
+    async def list_notifications(self, shopper_id: str, undelivered: bool = False) -> list[schemas.NotificationOut]:
+        params = {"shopper_id": shopper_id, "undelivered": str(undelivered).lower()}
+        return await self._many(schemas.NotificationOut, "/notifications", params=params)
+
+    async def mark_delivered(self, notification_id: int) -> schemas.NotificationOut:
+        return await self._one(schemas.NotificationOut, "POST", f"/notifications/{notification_id}/delivered")
