@@ -7,6 +7,7 @@ import importlib
 MODEL_MODULES = (
     "bot.evidence.models",
     "bot.refunds.models",
+    "bot.gateway.models",
 )
 
 

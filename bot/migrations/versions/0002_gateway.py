@@ -3,6 +3,7 @@
 Revision ID: 0002_gateway
 Revises: 0001_initial
 """
+
 from alembic import op
 import sqlalchemy as sa
 

@@ -1,0 +1,65 @@
+"""The gateway app factory: `uvicorn --factory bot.gateway.app:create_app --port 8000`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from bot.gateway.config import GatewayConfig
+from bot.gateway.context import Gateway
+from bot.gateway.errors import GatewayError, gateway_error_handler
+from bot.gateway.routes import agent, demo, internal, pages, shopper
+from bot.policy import load_policy
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, config: GatewayConfig | None = None) -> FastAPI:
+    """Build the app; clients (SQL, Redis, HTTP) are created in the lifespan, not at import."""
+    settings = settings or get_settings()
+    config = config or GatewayConfig.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.gateway = Gateway.build(settings, config)
+        try:
+            yield
+        finally:
+            await app.state.gateway.close()
+
+    app = FastAPI(title="After-sales gateway", lifespan=lifespan)
+    app.add_exception_handler(GatewayError, gateway_error_handler)
+    app.middleware("http")(_refuse_huge_uploads)
+    app.include_router(shopper.router)
+    app.include_router(agent.router)
+    app.include_router(internal.router)
+    app.include_router(pages.router)
+    if config.demo:
+        app.include_router(demo.router)
+
+    @app.get("/api/config", include_in_schema=False)
+    async def page_config() -> dict[str, object]:
+        return {"demo": config.demo, "max_text_chars": config.max_text_chars}
+
+    app.mount("/static", StaticFiles(directory=str(pages.STATIC)), name="static")
+    return app
+
+
+async def _refuse_huge_uploads(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Refuse an upload by its Content-Length before any of the body is read or spooled."""
+    if request.method == "POST" and request.url.path.endswith("/photos"):
+        limit = int(load_policy()["photos"]["max_bytes"]) + _MULTIPART_OVERHEAD
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            err = GatewayError(413, "file_too_large")
+            return JSONResponse(err.body(), status_code=413, headers={"Connection": "close"})
+    return await call_next(request)

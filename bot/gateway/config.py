@@ -1,0 +1,35 @@
+"""Gateway knobs read from the environment (limits, demo mode); one small frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _rate(value: str) -> tuple[int, int]:
+    count, _, seconds = value.partition("/")
+    return int(count), int(seconds or 60)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    max_text_chars: int = 1000
+    rate_count: int = 30  # messages and uploads per shopper ...
+    rate_seconds: int = 60  # ... per this many seconds
+    demo: bool = False
+    rasa_timeout: float = 60.0
+    stream_ping_seconds: float = 15.0
+    key_prefix: str = "gw:"
+
+    @classmethod
+    def from_env(cls) -> GatewayConfig:
+        count, seconds = _rate(os.environ.get("BOT_RATE_LIMIT", "30/60"))
+        return cls(
+            max_text_chars=int(os.environ.get("BOT_MAX_TEXT_CHARS", "1000")),
+            rate_count=count,
+            rate_seconds=seconds,
+            demo=os.environ.get("BOT_DEMO") == "1",
+            rasa_timeout=float(os.environ.get("BOT_RASA_TIMEOUT", "60")),
+            stream_ping_seconds=float(os.environ.get("BOT_STREAM_PING", "15")),
+            key_prefix=os.environ.get("BOT_GATEWAY_KEY_PREFIX", "gw:"),
+        )

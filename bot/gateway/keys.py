@@ -1,0 +1,22 @@
+"""Every Redis key and pub/sub channel the gateway uses, in one place."""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Key names under one prefix so tests (and several deployments) can share a Redis."""
+
+    def __init__(self, prefix: str = "gw:") -> None:
+        self.prefix = prefix
+
+    def holder(self, conversation_id: str) -> str:
+        return f"{self.prefix}holder:{conversation_id}"
+
+    def conversation_channel(self, conversation_id: str) -> str:
+        return f"{self.prefix}conv:{conversation_id}"
+
+    def queue_channel(self) -> str:
+        return f"{self.prefix}queue"
+
+    def rate(self, shopper_id: str, window: int) -> str:
+        return f"{self.prefix}rate:{shopper_id}:{window}"

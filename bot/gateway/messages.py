@@ -1,0 +1,46 @@
+"""Every Chinese (and English) string the gateway shows to shoppers and agents."""
+
+from __future__ import annotations
+
+PHOTO_KIND_ZH = {
+    "package": "快递外包装整个图（袋/盒）",
+    "label": "快递面单",
+    "items": "收到的所有商品照片",
+}
+
+PHOTO_SENT = "[图片] {kind}"
+HANDOFF_WAITING = "正在为您转接人工客服，请稍候，客服接入后会在这里回复您。"
+HANDOFF_ALREADY = "已在为您转接人工客服，请耐心等待。"
+AGENT_JOINED = "人工客服 {agent} 已接入，为您服务。"
+AGENT_LEFT = "人工客服已结束服务，智能助手继续为您服务。您可以接着刚才的问题说。"
+BOT_UNAVAILABLE = "抱歉，系统繁忙，请稍后再试，或发送“转人工”联系人工客服。"
+REFUND_APPROVED = "您的退款申请已审核通过，¥{amount} 已原路退回，请注意查收。"
+REFUND_REJECTED = "很抱歉，您的退款申请未通过审核。原因：{reason}。如有异议可发送“申诉”。"
+REFUND_REJECTED_NO_REASON = "请联系客服了解详情"
+
+# Texts that mean "give me a human" and are handled by the gateway itself, so they work even
+# when the bot is down.
+HUMAN_REQUESTS = ("转人工", "人工", "人工客服", "找人工", "转人工客服")
+
+ERRORS: dict[str, tuple[str, str]] = {
+    "unauthorized": ("请先登录", "Missing or invalid token"),
+    "forbidden": ("无权访问该会话或订单", "Not your conversation or order"),
+    "not_found": ("会话不存在", "No such conversation"),
+    "order_not_found": ("订单不存在", "No such order"),
+    "rate_limited": ("发送太频繁了，请稍后再试", "Too many messages, slow down"),
+    "text_too_long": ("消息太长了，请分几次发送", "Message too long"),
+    "empty_message": ("消息不能为空", "Empty message"),
+    "bad_message": ("请发送文字或点击按钮", "Send either text or a button payload"),
+    "button_not_offered": ("这个选项已失效，请重新选择", "That button was not offered in this conversation"),
+    "bad_kind": ("照片类型不对，应为外包装、面单或商品照片", "kind must be package, label or items"),
+    "file_too_large": ("图片太大了，请压缩后再上传", "File too large"),
+    "no_file": ("请选择一张图片", "No file uploaded"),
+    "photo_not_found": ("图片不存在", "No such photo"),
+    "refunds_unavailable": ("退款服务暂时不可用，请稍后再试", "Refund service unavailable"),
+    "not_waiting": ("该会话已被其他客服接入或不在队列中", "Conversation already claimed or not waiting"),
+    "not_holder": ("您当前没有接管该会话", "You do not hold this conversation"),
+    "refund_not_found": ("退款单不存在", "No such refund"),
+    "refund_conflict": ("退款单当前状态不允许该操作", "Refund state does not allow this"),
+    "bad_reason": ("转人工原因不正确", "Unknown handoff reason"),
+    "demo_disabled": ("演示模式未开启", "Demo mode is off"),
+}

@@ -1,0 +1,95 @@
+"""Photo upload (through the evidence store) and serving to the owner and to agents only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.gateway import handoff, messages, transcript
+from bot.gateway.chat import PHOTO_KINDS, ask_bot
+from bot.gateway.context import Gateway
+from bot.gateway.errors import GatewayError
+from bot.gateway.live import publish_messages
+from bot.gateway.models import HOLDER_BOT
+from bot.gateway.transcript import NewMessage
+from bot.tokens import Principal
+
+
+def check_kind(kind: str) -> str:
+    if kind not in PHOTO_KINDS:
+        raise GatewayError(422, "bad_kind")
+    return kind
+
+
+def _store_and_record(
+    session: Session, *, data: bytes, kind: str, conv: dict[str, Any], pending: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    """Store the photo and its chat message in one transaction: both or neither."""
+    from bot.evidence.service import PhotoRejected, store_photo
+
+    try:
+        photo = store_photo(
+            session,
+            data=data,
+            kind=kind,
+            shopper_id=conv["shopper_id"],
+            conversation_id=conv["conversation_id"],
+        )
+    except PhotoRejected as exc:
+        raise GatewayError(exc.status, exc.code, exc.message_zh, exc.message_en) from exc
+    text = messages.PHOTO_SENT.format(kind=messages.PHOTO_KIND_ZH[kind])
+    item = NewMessage(sender="shopper", text=text, photo_id=photo.id, photo_kind=kind, bot_pending=pending)
+    return photo.id, transcript.append_messages(session, conv["conversation_id"], [item])
+
+
+async def upload_photo(gw: Gateway, conv: dict[str, Any], *, data: bytes, kind: str) -> dict[str, Any]:
+    """Validate and keep the photo, then (if the bot holds the chat) fill the bot's evidence slot."""
+    check_kind(kind)
+    cid = conv["conversation_id"]
+    holder = await handoff.current_holder(gw, cid)
+    photo_id, saved = await gw.db.run(
+        _store_and_record, data=data, kind=kind, conv=conv, pending=holder != HOLDER_BOT
+    )
+    await publish_messages(gw.redis, gw.keys.conversation_channel(cid), saved)
+    if holder == HOLDER_BOT:
+        saved = saved + await ask_bot(gw, conv, "photo", photo_id=photo_id, photo_kind=kind)
+    return {"photo_id": photo_id, "messages": saved}
+
+
+async def resend_pending_photos(gw: Gateway, conv: dict[str, Any]) -> list[dict[str, Any]]:
+    """On release: photos sent while an agent held the chat now reach the bot's evidence slots."""
+    out: list[dict[str, Any]] = []
+    for item in await gw.db.run(transcript.take_pending_photos, conv["conversation_id"]):
+        out += await ask_bot(gw, conv, "photo", photo_id=item["photo_id"], photo_kind=item["photo_kind"])
+    return out
+
+
+def _photo_file(session: Session, photo_id: str) -> tuple[str, Path, str] | None:
+    from bot.evidence.service import get_photo, photo_file
+
+    photo = get_photo(session, photo_id)
+    if photo is None:
+        return None
+    return photo.shopper_id, photo_file(photo), photo.content_type or "image/jpeg"
+
+
+async def photo_for(gw: Gateway, photo_id: str, who: Principal) -> tuple[Path, str]:
+    """The stored file of a photo, for its owner or any agent; 404 for everyone else."""
+    found = await gw.db.run(_photo_file, photo_id)
+    # 404 (not 403) for someone else's photo: photo ids are not to be probed.
+    if found is None or (who.role == "shopper" and found[0] != who.subject):
+        raise GatewayError(404, "photo_not_found")
+    _owner, path, content_type = found
+    if not path.is_file():
+        raise GatewayError(404, "photo_not_found")
+    return path, content_type
+
+
+async def read_upload(upload: Any, max_bytes: int) -> bytes:
+    """Read at most max_bytes (+1 to detect more) so a huge body is refused without being kept."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise GatewayError(413, "file_too_large")
+    return bytes(data)

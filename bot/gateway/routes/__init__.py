@@ -1,0 +1,1 @@
+"""HTTP routes of the gateway: thin handlers over the service modules."""

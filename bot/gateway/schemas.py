@@ -1,0 +1,37 @@
+"""Request bodies of the gateway API (pydantic v1)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, constr
+
+Ident = constr(regex=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ConversationIn(BaseModel):
+    order_id: Ident | None = None  # type: ignore[valid-type]
+
+
+class MessageIn(BaseModel):
+    text: str | None = None
+    button: constr(max_length=1000) | None = None  # type: ignore[valid-type]
+
+
+class AgentMessageIn(BaseModel):
+    text: str
+
+
+class DecisionIn(BaseModel):
+    reason: constr(max_length=500) = ""  # type: ignore[valid-type]
+
+
+class HandoffIn(BaseModel):
+    conversation_id: Ident  # type: ignore[valid-type]
+    reason: Literal["asked", "risk", "appeal", "complaint", "fallback"]
+    refund_id: Ident | None = None  # type: ignore[valid-type]
+
+
+class DemoTokenIn(BaseModel):
+    role: Literal["shopper", "agent"] = "shopper"
+    subject: Ident  # type: ignore[valid-type]
