@@ -60,6 +60,6 @@ async def _refuse_huge_uploads(
         limit = int(load_policy()["photos"]["max_bytes"]) + _MULTIPART_OVERHEAD
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
-            err = GatewayError(413, "file_too_large")
+            err = GatewayError(413, "too_large")
             return JSONResponse(err.body(), status_code=413, headers={"Connection": "close"})
     return await call_next(request)

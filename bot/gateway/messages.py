@@ -33,7 +33,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     "bad_message": ("请发送文字或点击按钮", "Send either text or a button payload"),
     "button_not_offered": ("这个选项已失效，请重新选择", "That button was not offered in this conversation"),
     "bad_kind": ("照片类型不对，应为外包装、面单或商品照片", "kind must be package, label or items"),
-    "file_too_large": ("图片太大了，请压缩后再上传", "File too large"),
+    "too_large": ("图片太大了，请压缩后再上传", "File too large"),
     "no_file": ("请选择一张图片", "No file uploaded"),
     "photo_not_found": ("图片不存在", "No such photo"),
     "refunds_unavailable": ("退款服务暂时不可用，请稍后再试", "Refund service unavailable"),

@@ -91,5 +91,5 @@ async def read_upload(upload: Any, max_bytes: int) -> bytes:
     """Read at most max_bytes (+1 to detect more) so a huge body is refused without being kept."""
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise GatewayError(413, "file_too_large")
+        raise GatewayError(413, "too_large")
     return bytes(data)
