@@ -1,0 +1,1 @@
+"""Complaints (投诉): categorised, ticketed, and queued for an agent."""
