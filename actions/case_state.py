@@ -60,9 +60,9 @@ class ActionCancelCase(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if not case_open(tracker) and not tracker.active_loop_name:
-            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            dispatcher.utter_message(text=messages.NOTHING_TO_CANCEL)
             return []
-        dispatcher.utter_message(response="utter_case_cancelled")
+        dispatcher.utter_message(text=messages.CASE_CANCELLED)
         return [*case_reset(), SlotSet("requested_slot", None), ActiveLoop(None)]
 
 

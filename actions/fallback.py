@@ -8,6 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import messages
+
 MISSES_BEFORE_HUMAN = 2
 
 
@@ -31,7 +33,7 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
-            dispatcher.utter_message(response="utter_offer_human")
+            dispatcher.utter_message(text=messages.OFFER_HUMAN, buttons=messages.OFFER_HUMAN_BUTTONS)
         else:
-            dispatcher.utter_message(response="utter_default")
+            dispatcher.utter_message(text=messages.NOT_UNDERSTOOD)
         return []

@@ -22,7 +22,7 @@ class ActionGreet(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         order_id = next(tracker.get_latest_entity_values("order_id"), None)
-        dispatcher.utter_message(response="utter_greet")
+        dispatcher.utter_message(text=messages.GREETING)
         if not order_id:
             return []
         try:

@@ -42,7 +42,7 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         events, taken = await hand_over(tracker, reason="asked")
         if taken:
-            dispatcher.utter_message(response="utter_handoff")
+            dispatcher.utter_message(text=messages.HANDOFF)
         else:
             dispatcher.utter_message(text=messages.HANDOFF_UNAVAILABLE)
         return events

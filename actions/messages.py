@@ -112,3 +112,14 @@ APPEAL_NOTHING = "没有找到可以申诉的处理结果。如果是其他问�
 COMPLAINT_RECORDED = "您的投诉已记录（{category}），工单号 {ticket}。我们会在24小时内处理并回复您，给您带来不便非常抱歉。"
 HANDOFF_UNAVAILABLE = "人工客服暂时不在线，我先继续为您服务；您的问题我已记录，客服上线后会第一时间联系您。"
 ORDER_CONTEXT = "您咨询的订单 {order_id}：{items}。请问哪件商品有问题呢？"
+GREETING = "您好，我是售后小助手～商品有破损、少发、发错、与描述不符或者没收到货，都可以直接告诉我哦。"
+NOT_UNDERSTOOD = "抱歉，我没太明白您的意思，能换个说法吗？比如「有一支笔坏了」「退款到哪了」。"
+OFFER_HUMAN = "抱歉，我好像一直没理解您的意思。要不要帮您转人工客服？"
+OFFER_HUMAN_BUTTONS = [
+    {"title": "转人工客服", "payload": "/request_human"},
+    {"title": "不用了，继续", "payload": "/deny"},
+]
+CASE_CANCELLED = "好的，已为您取消本次售后申请。如果之后还需要处理，随时告诉我～"
+NOTHING_TO_CANCEL = "您目前没有正在办理的申请哦。"
+NO_OPEN_CASE = "请先告诉我哪件商品出了什么问题，我来帮您看看能怎么处理～"
+HANDOFF = "已为您转接人工客服，请稍等，客服会在这里回复您。"

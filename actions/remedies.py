@@ -69,7 +69,7 @@ class ActionCreateRefund(Action):
     ) -> list[dict[str, Any]]:
         case = _case(tracker)
         if case is None:
-            dispatcher.utter_message(response="utter_no_open_case")
+            dispatcher.utter_message(text=messages.NO_OPEN_CASE)
             return []
         try:
             refund = await refunds().create_refund(
@@ -101,7 +101,7 @@ class ActionIssueCoupon(Action):
     ) -> list[dict[str, Any]]:
         case = _case(tracker)
         if case is None:
-            dispatcher.utter_message(response="utter_no_open_case")
+            dispatcher.utter_message(text=messages.NO_OPEN_CASE)
             return []
         try:
             coupon = await refunds().issue_coupon(

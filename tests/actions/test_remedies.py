@@ -55,7 +55,7 @@ async def test_choosing_a_remedy_without_an_offer_creates_nothing(services: Stac
     dispatcher = CollectingDispatcher()
     events = await ActionCreateRefund().run(dispatcher, tracker(slots={"order_id": "O1001"}), DOMAIN)
     assert events == []
-    assert dispatcher.messages[0]["response"] == "utter_no_open_case"
+    assert "请先告诉我哪件商品出了什么问题" in texts(dispatcher)
 
 
 async def test_coupon_is_worth_more_than_the_refund(services: Stack) -> None:
@@ -73,5 +73,6 @@ async def test_second_miss_in_a_row_offers_a_human() -> None:
     once, twice = CollectingDispatcher(), CollectingDispatcher()
     await ActionFallback().run(once, tracker(events=[fallback_event()]), DOMAIN)
     await ActionFallback().run(twice, tracker(events=[fallback_event(), fallback_event()]), DOMAIN)
-    assert once.messages[0]["response"] == "utter_default"
-    assert twice.messages[0]["response"] == "utter_offer_human"
+    assert "没太明白" in texts(once) and not once.messages[0]["buttons"]
+    assert "转人工" in texts(twice)
+    assert [b["payload"] for b in twice.messages[0]["buttons"]] == ["/request_human", "/deny"]
