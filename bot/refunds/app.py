@@ -42,7 +42,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "invalid_request", "the request is malformed", errors=jsonable_encoder(exc.errors()))
+        return _error(
+            422, "invalid_request", "the request is malformed", errors=jsonable_encoder(exc.errors())
+        )
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

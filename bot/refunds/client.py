@@ -75,7 +75,9 @@ class RefundsClient:
         return await self._one(schemas.OrderOut, "POST", "/orders", content=order.json())
 
     async def list_orders(self, shopper_id: str, limit: int = 10) -> list[schemas.OrderOut]:
-        return await self._many(schemas.OrderOut, "/orders", params={"shopper_id": shopper_id, "limit": limit})
+        return await self._many(
+            schemas.OrderOut, "/orders", params={"shopper_id": shopper_id, "limit": limit}
+        )
 
     async def get_order(self, order_id: str, shopper_id: str | None = None) -> schemas.OrderOut:
         params = {"shopper_id": shopper_id} if shopper_id else None
@@ -87,7 +89,9 @@ class RefundsClient:
         params: dict[str, Any] = {"quantity": quantity}
         if shopper_id:
             params["shopper_id"] = shopper_id
-        return await self._one(schemas.QuoteOut, "GET", f"/orders/{order_id}/lines/{line_id}/quote", params=params)
+        return await self._one(
+            schemas.QuoteOut, "GET", f"/orders/{order_id}/lines/{line_id}/quote", params=params
+        )
 
     async def get_photo(self, photo_id: str) -> schemas.PhotoOut:
         return await self._one(schemas.PhotoOut, "GET", f"/photos/{photo_id}")
@@ -105,11 +109,19 @@ class RefundsClient:
         conversation_id: str | None = None,
     ) -> schemas.RefundOut:
         body = schemas.RefundIn(
-            shopper_id=shopper_id, order_id=order_id, line_id=line_id, quantity=quantity,
-            case_type=case_type, photo_ids=photo_ids or [], conversation_id=conversation_id,
+            shopper_id=shopper_id,
+            order_id=order_id,
+            line_id=line_id,
+            quantity=quantity,
+            case_type=case_type,
+            photo_ids=photo_ids or [],
+            conversation_id=conversation_id,
         )
         return await self._one(
-            schemas.RefundOut, "POST", "/refunds", content=body.json(),
+            schemas.RefundOut,
+            "POST",
+            "/refunds",
+            content=body.json(),
             headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
         )
 
@@ -117,13 +129,19 @@ class RefundsClient:
         return await self._one(schemas.RefundOut, "GET", f"/refunds/{refund_id}")
 
     async def list_refunds(self, shopper_id: str, limit: int = 50) -> list[schemas.RefundOut]:
-        return await self._many(schemas.RefundOut, "/refunds", params={"shopper_id": shopper_id, "limit": limit})
+        return await self._many(
+            schemas.RefundOut, "/refunds", params={"shopper_id": shopper_id, "limit": limit}
+        )
 
-    async def approve(self, refund_id: str, *, decided_by: str, reason: str | None = None) -> schemas.RefundOut:
+    async def approve(
+        self, refund_id: str, *, decided_by: str, reason: str | None = None
+    ) -> schemas.RefundOut:
         body = {"decided_by": decided_by, "reason": reason}
         return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/approve", json=body)
 
-    async def reject(self, refund_id: str, *, decided_by: str, reason: str | None = None) -> schemas.RefundOut:
+    async def reject(
+        self, refund_id: str, *, decided_by: str, reason: str | None = None
+    ) -> schemas.RefundOut:
         body = {"decided_by": decided_by, "reason": reason}
         return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/reject", json=body)
 
@@ -142,15 +160,23 @@ class RefundsClient:
         conversation_id: str | None = None,
     ) -> schemas.CouponOut:
         body = schemas.CouponIn(
-            shopper_id=shopper_id, order_id=order_id, line_id=line_id, quantity=quantity,
+            shopper_id=shopper_id,
+            order_id=order_id,
+            line_id=line_id,
+            quantity=quantity,
             conversation_id=conversation_id,
         )
         return await self._one(
-            schemas.CouponOut, "POST", "/coupons", content=body.json(),
+            schemas.CouponOut,
+            "POST",
+            "/coupons",
+            content=body.json(),
             headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
         )
 
-    async def list_notifications(self, shopper_id: str, undelivered: bool = False) -> list[schemas.NotificationOut]:
+    async def list_notifications(
+        self, shopper_id: str, undelivered: bool = False
+    ) -> list[schemas.NotificationOut]:
         params = {"shopper_id": shopper_id, "undelivered": str(undelivered).lower()}
         return await self._many(schemas.NotificationOut, "/notifications", params=params)
 

@@ -43,7 +43,8 @@ def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] 
     key = (key or "").strip()
     if not key or len(key) > 128 or not key.isprintable() or not key.isascii():
         raise Invalid(
-            "idempotency_key_required", "an Idempotency-Key header of 1-128 printable ASCII characters is required"
+            "idempotency_key_required",
+            "an Idempotency-Key header of 1-128 printable ASCII characters is required",
         )
     return key
 

@@ -73,6 +73,4 @@ def move_line(session: Session, *, line_id: str, quantity: int, refunded_cents: 
         session.execute(stmt)
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(
-            "quantity_exceeded", f"line {line_id} has no quantity left for this request"
-        ) from exc
+        raise Conflict("quantity_exceeded", f"line {line_id} has no quantity left for this request") from exc

@@ -134,9 +134,7 @@ class Refund(Base):
 class RefundPhoto(Base):
     __tablename__ = "refund_photos"
 
-    refund_id = Column(
-        String(32), ForeignKey("refunds.id", name="fk_refund_photos_refund"), primary_key=True
-    )
+    refund_id = Column(String(32), ForeignKey("refunds.id", name="fk_refund_photos_refund"), primary_key=True)
     photo_id = Column(
         String(32), ForeignKey("photos.id", name="fk_refund_photos_photo"), primary_key=True, index=True
     )

@@ -19,7 +19,9 @@ def hamming(a: str, b: str) -> int:
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
-def reused_photo_ids(session: Session, photos: list[Photo], *, exclude_refund: str | None = None) -> list[str]:
+def reused_photo_ids(
+    session: Session, photos: list[Photo], *, exclude_refund: str | None = None
+) -> list[str]:
     """Ids of `photos` whose hash is near a photo attached to another refund (another photo id)."""
     if not photos:
         return []
@@ -62,7 +64,9 @@ def score_refund(
     if recent >= int(cfg["refunds_in_window_threshold"]):
         add(cfg["refunds_in_window_points"], "frequent_refunds", days=cfg["window_days"], count=recent)
 
-    orders = session.execute(select(func.count(Order.order_id)).where(Order.shopper_id == shopper.id)).scalar_one()
+    orders = session.execute(
+        select(func.count(Order.order_id)).where(Order.shopper_id == shopper.id)
+    ).scalar_one()
     refunded_orders = session.execute(
         select(func.count(distinct(Refund.order_id))).where(Refund.shopper_id == shopper.id)
     ).scalar_one()
@@ -84,7 +88,10 @@ def score_refund(
     missing = [kind for kind in evidence_for(case_type) if kind not in {p.kind for p in photos}]
     if missing:
         reasons.append(
-            {"code": "missing_evidence", "detail": messages.risk_detail("missing_evidence", kinds=", ".join(missing))}
+            {
+                "code": "missing_evidence",
+                "detail": messages.risk_detail("missing_evidence", kinds=", ".join(missing)),
+            }
         )
     return min(score, 100), reasons, not missing
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, conint, conlist, constr
 
@@ -15,7 +15,7 @@ RefundState = Literal["requested", "approved", "needs_review", "rejected", "sett
 
 
 class OrderLineIn(BaseModel):
-    line_id: Optional[Ident] = None  # type: ignore[valid-type]
+    line_id: Ident | None = None  # type: ignore[valid-type]
     sku: constr(min_length=1, max_length=64)  # type: ignore[valid-type]
     name: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
     unit_price_cents: conint(ge=0)  # type: ignore[valid-type]
@@ -25,8 +25,8 @@ class OrderLineIn(BaseModel):
 class OrderIn(BaseModel):
     order_id: Ident  # type: ignore[valid-type]
     shopper_id: Ident  # type: ignore[valid-type]
-    shopper_name: Optional[constr(min_length=1, max_length=100)] = None  # type: ignore[valid-type]
-    placed_at: Optional[datetime] = None
+    shopper_name: constr(min_length=1, max_length=100) | None = None  # type: ignore[valid-type]
+    placed_at: datetime | None = None
     status: constr(min_length=1, max_length=32) = "delivered"  # type: ignore[valid-type]
     lines: conlist(OrderLineIn, min_items=1, max_items=200)  # type: ignore[valid-type]
 
@@ -74,7 +74,7 @@ class RefundIn(BaseModel):
     quantity: conint(gt=0)  # type: ignore[valid-type]
     case_type: CaseType
     photo_ids: list[constr(regex=r"^[0-9a-f]{32}$")] = []  # type: ignore[valid-type]
-    conversation_id: Optional[Ident] = None  # type: ignore[valid-type]
+    conversation_id: Ident | None = None  # type: ignore[valid-type]
 
 
 class RiskReason(BaseModel):
@@ -83,10 +83,10 @@ class RiskReason(BaseModel):
 
 
 class RefundEventOut(BaseModel):
-    from_state: Optional[str]
+    from_state: str | None
     to_state: str
     actor: str
-    reason: Optional[str]
+    reason: str | None
     created_at: datetime
 
 
@@ -101,19 +101,19 @@ class RefundOut(BaseModel):
     state: RefundState
     risk_score: int
     risk_reasons: list[RiskReason]
-    conversation_id: Optional[str]
+    conversation_id: str | None
     photo_ids: list[str] = []
     created_at: datetime
     updated_at: datetime
-    settled_at: Optional[datetime]
-    decided_by: Optional[str]
-    reason: Optional[str]
+    settled_at: datetime | None
+    decided_by: str | None
+    reason: str | None
     events: list[RefundEventOut] = []
 
 
 class DecisionIn(BaseModel):
     decided_by: Ident  # type: ignore[valid-type]
-    reason: Optional[constr(max_length=500)] = None  # type: ignore[valid-type]
+    reason: constr(max_length=500) | None = None  # type: ignore[valid-type]
 
 
 class SettleIn(BaseModel):
@@ -125,7 +125,7 @@ class CouponIn(BaseModel):
     order_id: Ident  # type: ignore[valid-type]
     line_id: Ident  # type: ignore[valid-type]
     quantity: conint(gt=0)  # type: ignore[valid-type]
-    conversation_id: Optional[Ident] = None  # type: ignore[valid-type]
+    conversation_id: Ident | None = None  # type: ignore[valid-type]
 
 
 class CouponOut(BaseModel):
@@ -137,7 +137,7 @@ class CouponOut(BaseModel):
     order_id: str
     line_id: str
     quantity: int
-    conversation_id: Optional[str]
+    conversation_id: str | None
     created_at: datetime
 
 
@@ -146,7 +146,7 @@ class NotificationOut(BaseModel):
     shopper_id: str
     kind: str
     text: str
-    refund_id: Optional[str]
-    coupon_id: Optional[str]
+    refund_id: str | None
+    coupon_id: str | None
     created_at: datetime
-    delivered_at: Optional[datetime]
+    delivered_at: datetime | None

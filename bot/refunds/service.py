@@ -90,7 +90,9 @@ def create_refund(
 
     ledger.move_line(session, line_id=line.line_id, quantity=data.quantity, refunded_cents=amount)
     session.add_all(RefundPhoto(refund_id=refund.id, photo_id=p.id, phash=p.phash) for p in photos)
-    session.add(RefundEvent(refund_id=refund.id, from_state=None, to_state="requested", actor=SYSTEM, created_at=now))
+    session.add(
+        RefundEvent(refund_id=refund.id, from_state=None, to_state="requested", actor=SYSTEM, created_at=now)
+    )
     auto = load_policy()["auto_settle"]
     if evidence_ok and score < int(auto["max_risk"]) and amount <= int(auto["limit_cents"]):
         _move(session, refund, "approved", actor=SYSTEM, reason="极速退款", now=now)
@@ -132,7 +134,11 @@ def _move(
         raise Conflict("state_changed", f"refund {refund.id} changed state meanwhile; reload it")
     for key, value in values.items():
         set_committed_value(refund, key, value)  # already written above; no second UPDATE
-    session.add(RefundEvent(refund_id=refund.id, from_state=current, to_state=to, actor=actor, reason=reason, created_at=now))
+    session.add(
+        RefundEvent(
+            refund_id=refund.id, from_state=current, to_state=to, actor=actor, reason=reason, created_at=now
+        )
+    )
     session.flush()
 
 
@@ -231,7 +237,11 @@ def refund_out(session: Session, refund: Refund) -> schemas.RefundOut:
         reason=refund.reason,
         events=[
             schemas.RefundEventOut(
-                from_state=e.from_state, to_state=e.to_state, actor=e.actor, reason=e.reason, created_at=e.created_at
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor=e.actor,
+                reason=e.reason,
+                created_at=e.created_at,
             )
             for e in events
         ],

@@ -48,15 +48,24 @@ AddPhoto = Callable[..., str]
 def add_photo(sessions: sessionmaker) -> AddPhoto:
     """Insert a photo row as the evidence store would; returns its id."""
 
-    def _add(shopper_id: str, *, kind: str = "items", phash: str | None = None, conversation_id: str = "c1") -> str:
+    def _add(
+        shopper_id: str, *, kind: str = "items", phash: str | None = None, conversation_id: str = "c1"
+    ) -> str:
         photo_id = uuid.uuid4().hex
         with sessions() as s:
             s.add(
                 Photo(
-                    id=photo_id, shopper_id=shopper_id, conversation_id=conversation_id, kind=kind,
-                    filename=f"{photo_id}.jpg", content_type="image/jpeg",
-                    phash=phash or secrets.token_hex(8), width=640, height=480,
-                    original_format="JPEG", original_bytes=12345,
+                    id=photo_id,
+                    shopper_id=shopper_id,
+                    conversation_id=conversation_id,
+                    kind=kind,
+                    filename=f"{photo_id}.jpg",
+                    content_type="image/jpeg",
+                    phash=phash or secrets.token_hex(8),
+                    width=640,
+                    height=480,
+                    original_format="JPEG",
+                    original_bytes=12345,
                 )
             )
             s.commit()
@@ -92,8 +101,19 @@ def server(db_url: str, seeded: None) -> Iterator[Server]:
     """`uvicorn --factory bot.refunds.app:create_app` on a free port, on the fixture's seeded database."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "BOT_SECRET": get_settings().secret}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "bot.refunds.app:create_app",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bot.refunds.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

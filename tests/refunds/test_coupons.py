@@ -14,8 +14,12 @@ from bot.refunds.schemas import CouponIn, OrderIn, RefundIn
 REMEDIES = load_policy()["remedies"]
 
 
-def coupon_body(line_id: str = "O1001-1", quantity: int = 1, order: str = "O1001", shopper: str = "s1") -> CouponIn:
-    return CouponIn(shopper_id=shopper, order_id=order, line_id=line_id, quantity=quantity, conversation_id="c1")
+def coupon_body(
+    line_id: str = "O1001-1", quantity: int = 1, order: str = "O1001", shopper: str = "s1"
+) -> CouponIn:
+    return CouponIn(
+        shopper_id=shopper, order_id=order, line_id=line_id, quantity=quantity, conversation_id="c1"
+    )
 
 
 def test_quote_uses_policy(session: Session) -> None:
@@ -28,17 +32,27 @@ def test_quote_uses_policy(session: Session) -> None:
 
 
 def test_coupon_value_never_below_minimum(session: Session) -> None:
-    orders.create_order(session, data=OrderIn(order_id="O9001", shopper_id="s1", lines=[
-        {"sku": "STK-1", "name": "贴纸", "unit_price_cents": 100, "quantity": 3}]))
+    orders.create_order(
+        session,
+        data=OrderIn(
+            order_id="O9001",
+            shopper_id="s1",
+            lines=[{"sku": "STK-1", "name": "贴纸", "unit_price_cents": 100, "quantity": 3}],
+        ),
+    )
     coupon, _ = coupons.issue_coupon(session, idempotency_key="k", data=coupon_body("O9001-1", order="O9001"))
     assert coupon.value_cents == REMEDIES["coupon_minimum_cents"]
 
 
 def test_coupon_value_and_code(session: Session) -> None:
     coupon, created = coupons.issue_coupon(session, idempotency_key="k", data=coupon_body(quantity=2))
-    assert created and coupon.value_cents == max(round(700 * REMEDIES["coupon_multiplier"]),
-                                                 REMEDIES["coupon_minimum_cents"])
-    assert len(coupon.code) >= 16 and (coupon.expires_at - coupon.created_at).days == REMEDIES["coupon_valid_days"]
+    assert created and coupon.value_cents == max(
+        round(700 * REMEDIES["coupon_multiplier"]), REMEDIES["coupon_minimum_cents"]
+    )
+    assert (
+        len(coupon.code) >= 16
+        and (coupon.expires_at - coupon.created_at).days == REMEDIES["coupon_valid_days"]
+    )
     session.expire_all()
     line = session.get(OrderLine, "O1001-1")
     assert (line.remedied_quantity, line.refunded_cents) == (2, 0)
@@ -56,10 +70,14 @@ def test_coupon_is_idempotent(session: Session) -> None:
 
 def test_coupon_and_refund_for_the_same_item_are_refused(session: Session) -> None:
     coupons.issue_coupon(session, idempotency_key="c", data=coupon_body("O1001-3"))
-    refund = RefundIn(shopper_id="s1", order_id="O1001", line_id="O1001-3", quantity=1, case_type="not_delivered")
+    refund = RefundIn(
+        shopper_id="s1", order_id="O1001", line_id="O1001-3", quantity=1, case_type="not_delivered"
+    )
     with pytest.raises(Conflict):
         service.create_refund(session, idempotency_key="r", data=refund)
-    refund2 = RefundIn(shopper_id="s1", order_id="O1001", line_id="O1001-2", quantity=3, case_type="not_delivered")
+    refund2 = RefundIn(
+        shopper_id="s1", order_id="O1001", line_id="O1001-2", quantity=3, case_type="not_delivered"
+    )
     service.create_refund(session, idempotency_key="r2", data=refund2)
     with pytest.raises(Conflict):
         coupons.issue_coupon(session, idempotency_key="c2", data=coupon_body("O1001-2"))
@@ -72,9 +90,22 @@ def test_coupon_for_another_shoppers_order_is_403(session: Session) -> None:
 
 def test_order_feed_and_listing(session: Session) -> None:
     with pytest.raises(Conflict):
-        orders.create_order(session, data=OrderIn(order_id="O1001", shopper_id="s1", lines=[
-            {"sku": "X", "name": "X", "unit_price_cents": 1, "quantity": 1}]))
-    orders.create_order(session, data=OrderIn(order_id="O4001", shopper_id="s4", shopper_name="新人", lines=[
-        {"sku": "TS", "name": "T恤", "unit_price_cents": 4900, "quantity": 1}]))
+        orders.create_order(
+            session,
+            data=OrderIn(
+                order_id="O1001",
+                shopper_id="s1",
+                lines=[{"sku": "X", "name": "X", "unit_price_cents": 1, "quantity": 1}],
+            ),
+        )
+    orders.create_order(
+        session,
+        data=OrderIn(
+            order_id="O4001",
+            shopper_id="s4",
+            shopper_name="新人",
+            lines=[{"sku": "TS", "name": "T恤", "unit_price_cents": 4900, "quantity": 1}],
+        ),
+    )
     assert [o.order_id for o in orders.list_orders(session, shopper_id="s4")] == ["O4001"]
     assert [o.order_id for o in orders.list_orders(session, shopper_id="s1")] == ["O1001", "O1002", "O1003"]

@@ -14,8 +14,15 @@ RISK = load_policy()["risk"]
 
 
 def damaged_pen(shopper: str, order: str, photo_ids: list[str], key: str) -> RefundIn:
-    return RefundIn(shopper_id=shopper, order_id=order, line_id=f"{order}-1", quantity=1,
-                    case_type="damaged", photo_ids=photo_ids, conversation_id=f"c_{key}")
+    return RefundIn(
+        shopper_id=shopper,
+        order_id=order,
+        line_id=f"{order}-1",
+        quantity=1,
+        case_type="damaged",
+        photo_ids=photo_ids,
+        conversation_id=f"c_{key}",
+    )
 
 
 def codes(refund) -> list[str]:  # type: ignore[no-untyped-def]
@@ -27,21 +34,29 @@ def flip_bits(phash: str, bits: int) -> str:
 
 
 def test_clean_old_account_is_settled_at_once_with_a_notification(session: Session, evidence) -> None:
-    refund, _ = service.create_refund(session, idempotency_key="k", data=damaged_pen("s1", "O1001", evidence("s1"), "k"))
+    refund, _ = service.create_refund(
+        session, idempotency_key="k", data=damaged_pen("s1", "O1001", evidence("s1"), "k")
+    )
     assert (refund.risk_score, codes(refund), refund.state) == (0, [], "settled")
     assert refund.decided_by == "system" and refund.settled_at is not None
     notes = session.execute(select(Notification).where(Notification.shopper_id == "s1")).scalars().all()
-    assert [(n.kind, n.text, n.refund_id) for n in notes] == [("refund_settled", "退款已到账 ¥3.50", refund.id)]
+    assert [(n.kind, n.text, n.refund_id) for n in notes] == [
+        ("refund_settled", "退款已到账 ¥3.50", refund.id)
+    ]
 
 
 def test_new_account_adds_points(session: Session, evidence) -> None:
-    refund, _ = service.create_refund(session, idempotency_key="k", data=damaged_pen("s2", "O2001", evidence("s2"), "k"))
+    refund, _ = service.create_refund(
+        session, idempotency_key="k", data=damaged_pen("s2", "O2001", evidence("s2"), "k")
+    )
     assert codes(refund) == ["new_account"] and refund.risk_score == RISK["new_account_points"]
     assert refund.state == "settled"  # 20 is still under the auto-settle limit of 40
 
 
 def test_frequent_refunder_goes_to_review_without_notification(session: Session, evidence) -> None:
-    refund, _ = service.create_refund(session, idempotency_key="k", data=damaged_pen("s3", "O3001", evidence("s3"), "k"))
+    refund, _ = service.create_refund(
+        session, idempotency_key="k", data=damaged_pen("s3", "O3001", evidence("s3"), "k")
+    )
     assert codes(refund) == ["frequent_refunds", "high_refund_rate"]
     assert refund.risk_score == RISK["refunds_in_window_points"] + RISK["refund_rate_points"]
     assert refund.state == "needs_review"
@@ -51,10 +66,14 @@ def test_frequent_refunder_goes_to_review_without_notification(session: Session,
 def test_reused_photo_of_another_refund_raises_risk(session: Session, add_photo, evidence) -> None:
     original = add_photo("s1", kind="items", phash="d1c4a0b0f0e0c0a1")
     photos = [*evidence("s1")[:2], original]
-    first, _ = service.create_refund(session, idempotency_key="a", data=damaged_pen("s1", "O1001", photos, "a"))
+    first, _ = service.create_refund(
+        session, idempotency_key="a", data=damaged_pen("s1", "O1001", photos, "a")
+    )
     assert "reused_photo" not in codes(first)
 
-    near_copy = add_photo("s2", kind="items", phash=flip_bits("d1c4a0b0f0e0c0a1", RISK["photo_hash_max_distance"]))
+    near_copy = add_photo(
+        "s2", kind="items", phash=flip_bits("d1c4a0b0f0e0c0a1", RISK["photo_hash_max_distance"])
+    )
     assert risk.photo_info(session, photo_id=near_copy).reused
     session.rollback()  # end the read so SQLite lets the next writer in
     second, _ = service.create_refund(
@@ -67,8 +86,9 @@ def test_reused_photo_of_another_refund_raises_risk(session: Session, add_photo,
 
 def test_a_different_photo_is_not_reused(session: Session, add_photo, evidence) -> None:
     original = add_photo("s1", kind="items", phash="d1c4a0b0f0e0c0a1")
-    service.create_refund(session, idempotency_key="a",
-                          data=damaged_pen("s1", "O1001", [*evidence("s1")[:2], original], "a"))
+    service.create_refund(
+        session, idempotency_key="a", data=damaged_pen("s1", "O1001", [*evidence("s1")[:2], original], "a")
+    )
     far = add_photo("s2", phash=flip_bits("d1c4a0b0f0e0c0a1", RISK["photo_hash_max_distance"] + 1))
     assert not risk.photo_info(session, photo_id=far).reused
     assert not risk.photo_info(session, photo_id=original).reused  # its own refund does not count
@@ -76,7 +96,9 @@ def test_a_different_photo_is_not_reused(session: Session, add_photo, evidence) 
 
 
 def test_large_amount_goes_to_review(session: Session) -> None:
-    body = RefundIn(shopper_id="s1", order_id="O1002", line_id="O1002-1", quantity=1, case_type="not_delivered")
+    body = RefundIn(
+        shopper_id="s1", order_id="O1002", line_id="O1002-1", quantity=1, case_type="not_delivered"
+    )
     refund, _ = service.create_refund(session, idempotency_key="k", data=body)
     assert codes(refund) == ["large_amount"] and refund.state == "needs_review"
 

@@ -13,8 +13,15 @@ from bot.refunds.schemas import RefundIn
 
 
 def pen_refund(shopper: str = "s1", order: str = "O1001", quantity: int = 1, **extra: object) -> RefundIn:
-    body = {"shopper_id": shopper, "order_id": order, "line_id": f"{order}-1", "quantity": quantity,
-            "case_type": "not_delivered", "conversation_id": "c1", **extra}
+    body = {
+        "shopper_id": shopper,
+        "order_id": order,
+        "line_id": f"{order}-1",
+        "quantity": quantity,
+        "case_type": "not_delivered",
+        "conversation_id": "c1",
+        **extra,
+    }
     return RefundIn(**body)
 
 
@@ -86,10 +93,20 @@ def test_agent_approval_settles_and_notifies(session: Session) -> None:
     refund = in_review(session)
     service.approve(session, refund_id=refund.id, decided_by="agent7", reason="照片清楚")
     assert (refund.state, refund.decided_by) == ("settled", "agent7") and refund.settled_at is not None
-    events = session.execute(select(RefundEvent.to_state, RefundEvent.actor).where(RefundEvent.refund_id == refund.id)
-                             .order_by(RefundEvent.id)).all()
-    assert events == [("requested", "system"), ("needs_review", "risk"), ("approved", "agent7"), ("settled", "agent7")]
-    texts = session.execute(select(Notification.text).where(Notification.refund_id == refund.id)).scalars().all()
+    events = session.execute(
+        select(RefundEvent.to_state, RefundEvent.actor)
+        .where(RefundEvent.refund_id == refund.id)
+        .order_by(RefundEvent.id)
+    ).all()
+    assert events == [
+        ("requested", "system"),
+        ("needs_review", "risk"),
+        ("approved", "agent7"),
+        ("settled", "agent7"),
+    ]
+    texts = (
+        session.execute(select(Notification.text).where(Notification.refund_id == refund.id)).scalars().all()
+    )
     assert texts == ["退款已到账 ¥3.50"]
 
 

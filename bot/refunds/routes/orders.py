@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -22,11 +22,13 @@ def create_order(body: schemas.OrderIn, session: SessionDep) -> schemas.OrderOut
 def list_orders(
     session: SessionDep, shopper_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> list[schemas.OrderOut]:
-    return [orders.order_out(session, o) for o in orders.list_orders(session, shopper_id=shopper_id, limit=limit)]
+    return [
+        orders.order_out(session, o) for o in orders.list_orders(session, shopper_id=shopper_id, limit=limit)
+    ]
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut)
-def get_order(order_id: str, session: SessionDep, shopper_id: Optional[str] = None) -> schemas.OrderOut:
+def get_order(order_id: str, session: SessionDep, shopper_id: str | None = None) -> schemas.OrderOut:
     return orders.order_out(session, orders.get_order(session, order_id=order_id, shopper_id=shopper_id))
 
 
@@ -36,6 +38,6 @@ def quote(
     line_id: str,
     session: SessionDep,
     quantity: Annotated[int, Query(ge=1)] = 1,
-    shopper_id: Optional[str] = None,
+    shopper_id: str | None = None,
 ) -> schemas.QuoteOut:
     return orders.quote(session, order_id=order_id, line_id=line_id, quantity=quantity, shopper_id=shopper_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -26,7 +26,10 @@ def create_refund(
 def list_refunds(
     session: SessionDep, shopper_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[schemas.RefundOut]:
-    return [service.refund_out(session, r) for r in service.list_refunds(session, shopper_id=shopper_id, limit=limit)]
+    return [
+        service.refund_out(session, r)
+        for r in service.list_refunds(session, shopper_id=shopper_id, limit=limit)
+    ]
 
 
 @router.get("/refunds/{refund_id}", response_model=schemas.RefundOut)
@@ -47,7 +50,7 @@ def reject(refund_id: str, body: schemas.DecisionIn, session: SessionDep) -> sch
 
 
 @router.post("/refunds/{refund_id}/settle", response_model=schemas.RefundOut)
-def settle(refund_id: str, session: SessionDep, body: Optional[schemas.SettleIn] = None) -> schemas.RefundOut:
+def settle(refund_id: str, session: SessionDep, body: schemas.SettleIn | None = None) -> schemas.RefundOut:
     decided_by = body.decided_by if body else service.SYSTEM
     refund = service.settle(session, refund_id=refund_id, decided_by=decided_by)
     return service.refund_out(session, refund)

@@ -1,0 +1,114 @@
+"""RefundsClient against a real refund service process."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.refunds.client import RefundsClient, RefundsError
+from tests.refunds.conftest import Server
+
+
+async def test_client_round_trip(server: Server, add_photo) -> None:
+    photos = [add_photo("s3", kind=k, conversation_id="c9") for k in ("package", "label", "items")]
+    async with RefundsClient(server.url, server.token) as client:
+        orders = await client.list_orders("s1")
+        assert [o.order_id for o in orders] == ["O1001", "O1002", "O1003"]
+        order = await client.get_order("O1001")
+        pen = order.lines[0]
+        assert (pen.name, pen.unit_price_cents, pen.quantity) == ("晨光中性笔 0.5mm 黑色", 350, 12)
+
+        quote = await client.quote("O1001", pen.line_id, 1)
+        assert (quote.refund_cents, quote.coupon_cents, quote.recommended, quote.max_quantity) == (
+            350,
+            525,
+            "refund",
+            12,
+        )
+
+        fast = await client.create_refund(
+            shopper_id="s1",
+            order_id="O1001",
+            line_id=pen.line_id,
+            quantity=1,
+            case_type="not_delivered",
+            conversation_id="c1",
+            idempotency_key="k1",
+        )
+        assert fast.state == "settled" and fast.amount_cents == 350
+        again = await client.create_refund(
+            shopper_id="s1",
+            order_id="O1001",
+            line_id=pen.line_id,
+            quantity=1,
+            case_type="not_delivered",
+            conversation_id="c1",
+            idempotency_key="k1",
+        )
+        assert again.refund_id == fast.refund_id
+        notes = await client.list_notifications("s1")
+        assert [n.text for n in notes] == ["退款已到账 ¥3.50"]
+        delivered = await client.mark_delivered(notes[0].id)
+        assert delivered.delivered_at is not None
+        assert await client.list_notifications("s1", undelivered=True) == []
+
+        risky = await client.create_refund(
+            shopper_id="s3",
+            order_id="O3001",
+            line_id="O3001-1",
+            quantity=2,
+            case_type="damaged",
+            photo_ids=photos,
+            conversation_id="c9",
+            idempotency_key="k2",
+        )
+        assert risky.state == "needs_review" and {r.code for r in risky.risk_reasons} >= {"frequent_refunds"}
+        assert sorted(risky.photo_ids) == sorted(photos)
+        photo = await client.get_photo(photos[0])
+        assert (photo.shopper_id, photo.conversation_id, photo.kind, photo.reused) == (
+            "s3",
+            "c9",
+            "package",
+            False,
+        )
+        approved = await client.approve(risky.refund_id, decided_by="agent7", reason="核实无误")
+        assert approved.state == "settled" and [e.to_state for e in approved.events][-2:] == [
+            "approved",
+            "settled",
+        ]
+        assert (await client.get_refund(risky.refund_id)).decided_by == "agent7"
+        assert [r.refund_id for r in await client.list_refunds("s3")][0] == risky.refund_id
+
+        coupon = await client.issue_coupon(
+            shopper_id="s1",
+            order_id="O1001",
+            line_id="O1001-2",
+            quantity=1,
+            conversation_id="c1",
+            idempotency_key="k3",
+        )
+        assert coupon.value_cents == 1935 and coupon.code
+
+        with pytest.raises(RefundsError) as err:
+            await client.get_order("O1001", shopper_id="s2")
+        assert (err.value.status, err.value.code) == (403, "not_your_order")
+        with pytest.raises(RefundsError) as err:
+            await client.settle(fast.refund_id)
+        assert (err.value.status, err.value.code) == (409, "illegal_transition")
+        with pytest.raises(RefundsError) as err:
+            await client.reject("rf_missing", decided_by="agent7")
+        assert err.value.status == 404
+
+
+async def test_client_reports_an_unreachable_service() -> None:
+    async with RefundsClient("http://127.0.0.1:9", "t") as client:
+        with pytest.raises(RefundsError) as err:
+            await client.get_order("O1001")
+    assert err.value.status == 0
+
+
+def test_from_settings_mints_a_service_token() -> None:
+    from bot.tokens import verify
+
+    client = RefundsClient.from_settings()
+    token = client._http.headers["Authorization"].split(" ", 1)[1]
+    assert verify(token, "service").role == "service"
