@@ -8,8 +8,8 @@ from typing import Any
 import jieba
 
 from actions.services import refunds
-from bot.settings import ROOT
 from bot.refunds.client import RefundsError
+from bot.settings import ROOT
 
 
 class OrderProblem(Exception):

@@ -8,6 +8,7 @@ MODEL_MODULES = (
     "bot.evidence.models",
     "bot.refunds.models",
     "bot.gateway.models",
+    "bot.complaints.models",
 )
 
 

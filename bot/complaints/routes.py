@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from bot.complaints import service
+from bot.complaints.schemas import ComplaintIn, ComplaintOut
 from bot.refunds.deps import IdempotencyKeyDep, SessionDep
 from bot.refunds.errors import Invalid
 
 router = APIRouter(tags=["complaints"])
-
-
-class ComplaintIn(BaseModel):
-    shopper_id: str = Field(..., min_length=1, max_length=64)
-    conversation_id: str = Field(..., min_length=1, max_length=64)
-    text: str = Field(..., min_length=1, max_length=service.MAX_TEXT)
-
-
-class ComplaintOut(BaseModel):
-    ticket: str
-    category: str
-    category_label: str
-    shopper_id: str
-    conversation_id: str
-    status: str
-    created_at: datetime
 
 
 @router.post("/complaints", response_model=ComplaintOut, status_code=201)

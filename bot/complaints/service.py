@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.complaints.models import Complaint
+from bot.complaints.schemas import MAX_TEXT
 from bot.settings import ROOT
 
 CATEGORIES_PATH = ROOT / "data" / "complaints.yml"
-MAX_TEXT = 2000
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
+from bot.complaints import routes as complaints
 from bot.db import make_engine
 from bot.refunds.deps import require_service
 from bot.refunds.errors import ServiceError
@@ -50,6 +51,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (orders, refunds, coupons, outbox):
+    for module in (orders, refunds, coupons, outbox, complaints):
         app.include_router(module.router, dependencies=[Depends(require_service)])
     return app

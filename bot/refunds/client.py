@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, parse_obj_as
 
+from bot.complaints.schemas import ComplaintOut
 from bot.refunds import schemas
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -182,3 +183,10 @@ class RefundsClient:
 
     async def mark_delivered(self, notification_id: int) -> schemas.NotificationOut:
         return await self._one(schemas.NotificationOut, "POST", f"/notifications/{notification_id}/delivered")
+
+    async def create_complaint(
+        self, *, shopper_id: str, conversation_id: str, text: str, idempotency_key: str
+    ) -> ComplaintOut:
+        body = {"shopper_id": shopper_id, "conversation_id": conversation_id, "text": text}
+        return await self._one(ComplaintOut, "POST", "/complaints", json=body,
+                               headers={"Idempotency-Key": idempotency_key})
