@@ -1,0 +1,203 @@
+// Agent console: queue with reasons and waiting time, claim, live transcript with photo thumbnails,
+// order lines, refunds with risk reasons, approve/reject, reply, release.
+import { T } from "/static/strings.js";
+import { makeApi, follow, el, yuan } from "/static/api.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { token: localStorage.getItem("agentToken") || "", me: null, cid: null, lastSeq: 0,
+  seen: new Set(), stream: null, queueStream: null };
+const api = makeApi(() => state.token);
+
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
+}
+
+function waited(seconds) {
+  return seconds < 60 ? `${seconds}${T.seconds}` : `${Math.floor(seconds / 60)}${T.minutes}${seconds % 60}${T.seconds}`;
+}
+
+async function init() {
+  $("title").textContent = T.consoleTitle;
+  $("login-title").textContent = T.consoleTitle;
+  $("token-input").placeholder = T.agentToken;
+  $("queue-title").textContent = T.queue;
+  $("mine-title").textContent = T.mine;
+  $("claim-btn").textContent = T.claim;
+  $("release-btn").textContent = T.release;
+  $("reply-input").placeholder = T.replyPlaceholder;
+  $("reply-btn").textContent = T.reply;
+  $("logout").textContent = T.logout;
+  $("placeholder").textContent = T.pickConversation;
+  const config = await fetch("/api/config").then((r) => r.json()).catch(() => ({ demo: false }));
+  if (config.demo) {
+    $("demo-agent").hidden = false;
+    $("demo-agent").textContent = T.demoAgent;
+  }
+  if (state.token) await enter();
+}
+
+async function enter() {
+  try {
+    state.me = (await api.get("/api/agent/me")).agent_id;
+  } catch (err) {
+    localStorage.removeItem("agentToken");
+    state.token = "";
+    toast(err.message);
+    return;
+  }
+  $("me").textContent = state.me;
+  $("login-screen").hidden = true;
+  $("console").hidden = false;
+  $("logout").hidden = false;
+  await refreshQueue();
+  if (state.queueStream) state.queueStream.abort();
+  state.queueStream = new AbortController();
+  follow("/api/agent/stream", () => state.token, { signal: state.queueStream.signal,
+    onEvent: () => refreshQueue() });
+  setInterval(refreshQueue, 10000);
+}
+
+function queueItem(item) {
+  return el("button", { class: `q-item${item.conversation_id === state.cid ? " active" : ""}`,
+    "data-cid": item.conversation_id, onclick: () => select(item.conversation_id) },
+  el("div", { class: "q-top" }, el("strong", {}, `${T.shopper} ${item.shopper_id}`),
+    el("span", { class: `reason ${item.reason}` }, T.reasons[item.reason] || item.reason)),
+  el("div", { class: "q-meta" }, `${item.order_id ? `${T.order} ${item.order_id} · ` : ""}` +
+    (item.status === "waiting" ? `${T.waited} ${waited(item.waiting_seconds)}` : "")));
+}
+
+async function refreshQueue() {
+  try {
+    const [queue, mine] = await Promise.all([api.get("/api/agent/queue"), api.get("/api/agent/mine")]);
+    $("queue").replaceChildren(...(queue.length ? queue.map(queueItem) : [el("div", { class: "empty" }, T.emptyQueue)]));
+    $("mine").replaceChildren(...mine.map(queueItem));
+  } catch (err) { if (err.status === 401) logout(); }
+}
+
+async function select(cid) {
+  state.cid = cid;
+  state.lastSeq = 0;
+  state.seen = new Set();
+  $("messages").replaceChildren();
+  if (state.stream) state.stream.abort();
+  state.stream = new AbortController();
+  follow(`/api/agent/conversations/${cid}/stream`, () => state.token, { signal: state.stream.signal,
+    lastSeq: () => state.lastSeq, onEvent: (event, msg) => { if (event === "message") addMessages([msg]); } });
+  await loadDetail();
+  refreshQueue();
+}
+
+async function loadDetail() {
+  const d = await api.get(`/api/agent/conversations/${state.cid}`);
+  addMessages(d.messages);
+  const mine = d.holder === `agent:${state.me}`;
+  $("conv-head").hidden = false;
+  $("conv-title").textContent = `${T.shopper} ${d.shopper_id}${d.order_id ? ` · ${T.order} ${d.order_id}` : ""}`;
+  $("conv-holder").textContent = d.holder.startsWith("agent:")
+    ? T.heldBy.replace("{agent}", d.holder.slice(6)) : (T.holder[d.holder] || d.holder);
+  $("claim-btn").hidden = d.holder !== "queue";
+  $("release-btn").hidden = !mine;
+  $("composer").hidden = !mine;
+  renderPanel(d);
+}
+
+function renderPanel(d) {
+  const panel = $("panel");
+  panel.replaceChildren();
+  if (d.order) {
+    panel.append(el("h3", {}, `${T.orderLines} · ${d.order.order_id}`),
+      el("div", { class: "box" }, el("ul", { class: "lines" }, d.order.lines.map((l) =>
+        el("li", {}, el("span", { class: "line-name" }, l.name),
+          el("span", { class: "line-meta" }, `${yuan(l.unit_price_cents)} × ${l.quantity}`))))));
+  }
+  panel.append(el("h3", {}, T.refunds));
+  if (!d.refunds.length) panel.append(el("div", { class: "empty" }, T.noRefunds));
+  for (const r of d.refunds) {
+    const reason = el("input", { placeholder: T.reasonPlaceholder });
+    const open = r.state === "needs_review" || r.state === "requested";
+    panel.append(el("div", { class: "box refund-box", "data-refund": r.refund_id },
+      el("div", { class: "row" }, el("strong", {}, yuan(r.amount_cents)),
+        el("span", { class: `refund-pill ${r.state}`, "data-state": r.state }, T.refundState[r.state] || r.state)),
+      el("div", { class: "row" }, el("span", {}, `${T.riskScore} ${r.risk_score}`), el("small", {}, r.refund_id)),
+      r.risk_reasons.length ? el("ul", { class: "risk-list" }, r.risk_reasons.map((x) => el("li", {}, x.detail || x.code))) : null,
+      open ? el("div", { class: "decide" }, reason, el("div", { class: "btns" },
+        el("button", { class: "ok-btn", onclick: () => decide(r.refund_id, "approve", reason.value) }, T.approve),
+        el("button", { class: "no-btn", onclick: () => decide(r.refund_id, "reject", reason.value) }, T.reject))) : null));
+  }
+}
+
+function addMessages(messages) {
+  const box = $("messages");
+  for (const m of messages) {
+    if (state.seen.has(m.seq)) continue;
+    state.seen.add(m.seq);
+    state.lastSeq = Math.max(state.lastSeq, m.seq);
+    const bubble = el("div", { class: "bubble" }, m.text ? el("div", { class: "text" }, m.text) : null);
+    if (m.image) {
+      const img = el("img", { class: "thumb", alt: m.text });
+      api.imageUrl(m.image).then((url) => { img.src = url; }).catch(() => {});
+      bubble.append(img);
+    }
+    if (m.buttons && m.buttons.length) {
+      bubble.append(el("div", { class: "buttons" }, m.buttons.map((b) => el("span", { class: "chip" }, b.title))));
+    }
+    const who = m.sender === "agent" ? `${T.sender.agent} ${m.agent_id || ""}` : (T.sender[m.sender] || m.sender);
+    const row = el("div", { class: `msg ${m.sender}`, "data-seq": m.seq },
+      el("div", { class: "col" }, el("div", { class: "who" }, m.sender === "shopper" ? T.shopper : who), bubble));
+    const after = [...box.children].find((c) => Number(c.dataset.seq) > m.seq);
+    box.insertBefore(row, after || null);
+  }
+  box.scrollTop = box.scrollHeight;
+}
+
+async function decide(rid, action, reason) {
+  try {
+    await api.post(`/api/agent/refunds/${rid}/${action}`, { reason });
+    await loadDetail();
+  } catch (err) { toast(err.message); }
+}
+
+function logout() {
+  localStorage.removeItem("agentToken");
+  location.reload();
+}
+
+$("claim-btn").addEventListener("click", async () => {
+  try { await api.post(`/api/agent/conversations/${state.cid}/claim`); } catch (err) { toast(err.message); }
+  await loadDetail();
+  refreshQueue();
+});
+$("release-btn").addEventListener("click", async () => {
+  try { await api.post(`/api/agent/conversations/${state.cid}/release`); } catch (err) { toast(err.message); }
+  await loadDetail();
+  refreshQueue();
+});
+$("reply-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = $("reply-input").value.trim();
+  if (!text) return;
+  $("reply-input").value = "";
+  try { addMessages((await api.post(`/api/agent/conversations/${state.cid}/messages`, { text })).messages); }
+  catch (err) { toast(err.message); }
+});
+$("logout").addEventListener("click", logout);
+$("demo-agent").addEventListener("click", async () => {
+  const resp = await fetch("/api/demo/token", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ role: "agent", subject: "a1" }) });
+  if (!resp.ok) return toast(T.agentToken);
+  state.token = (await resp.json()).token;
+  localStorage.setItem("agentToken", state.token);
+  enter();
+});
+$("token-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  state.token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
+  localStorage.setItem("agentToken", state.token);
+  enter();
+});
+
+init();
