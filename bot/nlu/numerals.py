@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Optional
+from typing import Any
 
 _DECIMAL = re.compile(r"^\d+(\.\d+)?$")
 
@@ -32,7 +33,7 @@ class NumeralTable:
         object.__setattr__(self, "_numeral_chars", chars)
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "NumeralTable":
+    def from_dict(cls, raw: Mapping[str, Any]) -> NumeralTable:
         """Build a table from the parsed numerals.yml."""
         return cls(
             digits={str(k): int(v) for k, v in raw["digits"].items()},
@@ -44,7 +45,7 @@ class NumeralTable:
             bare_number_max_quantity=int(raw.get("bare_number_max_quantity", 99)),
         )
 
-    def leading_number(self, text: str) -> tuple[Optional[int], str]:
+    def leading_number(self, text: str) -> tuple[int | None, str]:
         """Read the number at the start of `text`; return it and the rest (一支 -> 1, "支")."""
         text = unicodedata.normalize("NFKC", text).strip()
         end = 0
@@ -52,7 +53,7 @@ class NumeralTable:
             end += 1
         return self.to_int(text[:end]), text[end:]
 
-    def to_int(self, numeral: str) -> Optional[int]:
+    def to_int(self, numeral: str) -> int | None:
         """Parse "12", "十二", "两", "一百零五", "3万" into an int; None if not a number."""
         numeral = unicodedata.normalize("NFKC", numeral).strip()
         if not numeral:
@@ -77,12 +78,12 @@ class NumeralTable:
                 return None
         return total + section + current
 
-    def quantity(self, text: str) -> Optional[int]:
+    def quantity(self, text: str) -> int | None:
         """Quantity of "一支", "3件", "俩"; None when no number leads the text."""
         value, _ = self.leading_number(text)
         return value
 
-    def bare_quantity(self, text: str) -> Optional[int]:
+    def bare_quantity(self, text: str) -> int | None:
         """A whole message that is only a small number ("2", "两") is a quantity."""
         text = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！")
         value = self.to_int(text) if text else None
@@ -90,7 +91,7 @@ class NumeralTable:
             return None
         return value
 
-    def amount_cents(self, text: str) -> Optional[int]:
+    def amount_cents(self, text: str) -> int | None:
         """Money in cents: "¥12.5" -> 1250, "12块5" -> 1250, "12元" -> 1200, "3毛" -> 30."""
         text = unicodedata.normalize("NFKC", text).replace(" ", "")
         for symbol in sorted(self.currency_symbols, key=len, reverse=True):

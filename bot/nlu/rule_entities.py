@@ -12,8 +12,9 @@ import json
 import logging
 import shutil
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -42,7 +43,7 @@ def load_jieba_dictionary(directory: Path) -> None:
         jieba.load_userdict(path)
 
 
-def build_nlp(patterns: List[Dict[str, Any]]) -> Any:
+def build_nlp(patterns: list[dict[str, Any]]) -> Any:
     """spaCy Chinese with the jieba segmenter and an EntityRuler holding `patterns`."""
     from spacy.lang.zh import Chinese
 
@@ -52,9 +53,9 @@ def build_nlp(patterns: List[Dict[str, Any]]) -> Any:
     return nlp
 
 
-def read_patterns(directory: Path) -> List[Dict[str, Any]]:
+def read_patterns(directory: Path) -> list[dict[str, Any]]:
     """All EntityRuler patterns from the `*.jsonl` files in `directory`."""
-    patterns: List[Dict[str, Any]] = []
+    patterns: list[dict[str, Any]] = []
     for path in sorted(directory.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.lstrip().startswith("//"):
@@ -69,7 +70,7 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Extracts quantity, order_id and amount with spaCy rules; values normalised."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Where the editable rule files and the jieba dictionary live (relative to the project)."""
         return {
             "patterns_path": "data/entities",
@@ -78,17 +79,17 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         """Python packages this component needs."""
         return ["spacy", "jieba"]
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        patterns: Optional[List[Dict[str, Any]]] = None,
-        numerals: Optional[NumeralTable] = None,
+        patterns: list[dict[str, Any]] | None = None,
+        numerals: NumeralTable | None = None,
     ) -> None:
         """Keep the config; the spaCy pipeline is built only when there are patterns."""
         self._config = {**self.get_default_config(), **config}
@@ -101,7 +102,7 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -124,7 +125,7 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -143,7 +144,7 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, patterns, numerals)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Append the rule entities of each message to its entities."""
         if self._nlp is None or self._numerals is None:
             return messages
@@ -155,10 +156,10 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages
 
-    def extract(self, text: str) -> List[Dict[str, Any]]:
+    def extract(self, text: str) -> list[dict[str, Any]]:
         """Rule entities of one text, as Rasa entity dicts with normalised values."""
         assert self._nlp is not None and self._numerals is not None
-        normalisers: Dict[str, Callable[[str], Any]] = {
+        normalisers: dict[str, Callable[[str], Any]] = {
             "quantity": self._numerals.quantity,
             "amount": self._numerals.amount_cents,
             "order_id": lambda s: unicodedata.normalize("NFKC", s).strip().upper(),
@@ -176,7 +177,7 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
                 entities.append(self._entity("quantity", 0, len(text), bare))
         return entities
 
-    def _entity(self, name: str, start: int, end: int, value: Any) -> Dict[str, Any]:
+    def _entity(self, name: str, start: int, end: int, value: Any) -> dict[str, Any]:
         return {
             "entity": name,
             "start": start,

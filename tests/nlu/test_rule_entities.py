@@ -109,5 +109,6 @@ def test_dictionary_is_loaded_into_jieba(extractor: RuleEntityExtractor) -> None
 
 def test_numeral_table_reads_chinese_numbers() -> None:
     table = NumeralTable(digits={"一": 1, "二": 2, "两": 2, "零": 0, "五": 5}, units={"十": 10, "百": 100})
-    assert [table.to_int(s) for s in ["十", "十二", "二十", "一百零五", "两百", "42"]] == [10, 12, 20, 105, 200, 42]
+    numerals = ["十", "十二", "二十", "一百零五", "两百", "42"]
+    assert [table.to_int(s) for s in numerals] == [10, 12, 20, 105, 200, 42]
     assert table.to_int("abc") is None
