@@ -87,12 +87,16 @@ def build_photo_message(kind: str, photo_id: str) -> str:
 
 
 def build_start_message(order_id: str | None) -> str:
-    """The intent message that opens a conversation, optionally about one order."""
+    """The intent message that opens a conversation: a greeting, optionally about one order.
+
+    It reuses `greet` rather than a private intent, because every domain intent needs NLU
+    examples and nobody types "start a conversation".
+    """
     if order_id is None:
-        return f"{INTENT_MESSAGE_PREFIX}start_conversation"
+        return f"{INTENT_MESSAGE_PREFIX}greet"
     if not isinstance(order_id, str) or not ID_PATTERN.fullmatch(order_id):
         raise ChannelError(422, "bad_order_id", "order_id must match [A-Za-z0-9_-]{1,64}")
-    return f"{INTENT_MESSAGE_PREFIX}start_conversation{json.dumps({'order_id': order_id})}"
+    return f"{INTENT_MESSAGE_PREFIX}greet{json.dumps({'order_id': order_id})}"
 
 
 def _event_dict(event: Event | Mapping[str, Any]) -> Mapping[str, Any]:

@@ -106,8 +106,8 @@ def test_photo_message_refuses_bad_kind_or_id(kind, photo_id, code):
 
 
 def test_start_message():
-    assert build_start_message(None) == "/start_conversation"
-    assert build_start_message("O1001") == '/start_conversation{"order_id": "O1001"}'
+    assert build_start_message(None) == "/greet"
+    assert build_start_message("O1001") == '/greet{"order_id": "O1001"}'
     with pytest.raises(ChannelError):
         build_start_message('O1"}, "x": "')
 
@@ -185,5 +185,5 @@ def test_parse_photo_button_and_start():
         f'/upload_photo{{"photo_items": "{PHOTO_ID}"}}'
     )
     assert parse_inbound(_body(event="button", payload="/choose_refund")).text == "/choose_refund"
-    assert parse_inbound(_body(event="start")).text == "/start_conversation"
+    assert parse_inbound(_body(event="start")).text == "/greet"
     assert parse_inbound(_body(event="start", order_id="O1001")).metadata["event"] == "start"

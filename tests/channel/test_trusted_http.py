@@ -149,7 +149,7 @@ async def test_replies_come_back_in_the_rest_channel_shape(rasa):
             {"custom": {"kind": "handoff"}},
         ]
     }
-    assert rasa.received[0].text == '/start_conversation{"order_id": "O1001"}'
+    assert rasa.received[0].text == '/greet{"order_id": "O1001"}'
 
 
 async def test_button_not_offered_is_422(rasa):
@@ -237,4 +237,4 @@ async def test_credentials_yml_opens_only_the_trusted_channel(settings_secret):
         assert (await r.post(_body(event="start"), secret=SECRET)).status_code == 401
         rest = await r.client.post("/webhooks/rest/webhook", json={"sender": "s1:c", "message": "/restart"})
         assert rest.status_code == 404
-        assert [m.text for m in r.received] == ["/start_conversation"]
+        assert [m.text for m in r.received] == ["/greet"]
