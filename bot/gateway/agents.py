@@ -41,9 +41,7 @@ async def claim(gw: Gateway, conversation_id: str, agent_id: str) -> dict[str, A
         gw.keys.queue_channel(),
         {"type": "claimed", "conversation_id": conversation_id, "agent_id": agent_id},
     )
-    await deliver(
-        gw, conversation_id, [NewMessage(sender="bot", text=messages.AGENT_JOINED.format(agent=agent_id))]
-    )
+    await deliver(gw, conversation_id, [NewMessage(sender="bot", text=messages.AGENT_JOINED.format(agent=agent_id))])
     return {"conversation_id": conversation_id, "holder": mine, "agent_id": agent_id}
 
 
@@ -70,9 +68,7 @@ async def release(gw: Gateway, conversation_id: str, agent_id: str) -> dict[str,
     if not await gw.db.run(handoff.sql_release, conversation_id, agent_id):
         raise GatewayError(409, "not_holder")
     await handoff.set_holder(gw, conversation_id, HOLDER_BOT)
-    await publish_event(
-        gw.redis, gw.keys.queue_channel(), {"type": "released", "conversation_id": conversation_id}
-    )
+    await publish_event(gw.redis, gw.keys.queue_channel(), {"type": "released", "conversation_id": conversation_id})
     saved = await deliver(gw, conversation_id, [NewMessage(sender="bot", text=messages.AGENT_LEFT)])
     saved += await resend_pending_photos(gw, conv)
     return {"conversation_id": conversation_id, "holder": HOLDER_BOT, "messages": saved}

@@ -52,9 +52,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     return app
 
 
-async def _refuse_huge_uploads(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def _refuse_huge_uploads(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """Refuse an upload by its Content-Length before any of the body is read or spooled."""
     if request.method == "POST" and request.url.path.endswith("/photos"):
         limit = int(load_policy()["photos"]["max_bytes"]) + _MULTIPART_OVERHEAD

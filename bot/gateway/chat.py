@@ -30,9 +30,7 @@ async def ask_bot(gw: Gateway, conv: dict[str, Any], event: str, **fields: Any) 
         replies = await gw.bot.send(
             shopper_id=conv["shopper_id"], conversation_id=conv["conversation_id"], event=event, **fields
         )
-        items = [
-            NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in replies if r.text or r.buttons
-        ]
+        items = [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in replies if r.text or r.buttons]
     except BotUnavailable as exc:
         log.warning("bot unavailable for %s: %s", conv["conversation_id"], exc)
         items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
@@ -106,9 +104,7 @@ async def send_button(gw: Gateway, conv: dict[str, Any], payload: str) -> list[d
             event="button",
             payload=payload,
         )
-        bot_items = [
-            NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in replies if r.text or r.buttons
-        ]
+        bot_items = [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in replies if r.text or r.buttons]
     except BotUnavailable:
         bot_items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
     return await deliver(gw, conv["conversation_id"], [shopper_msg, *bot_items])

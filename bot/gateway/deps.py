@@ -61,9 +61,7 @@ OwnedConversation = Annotated[dict, Depends(owned_conversation)]
 
 
 async def rate_limited(gw: GatewayDep, who: ShopperDep) -> Principal:
-    await check_rate(
-        gw.redis, gw.keys, who.subject, count=gw.config.rate_count, seconds=gw.config.rate_seconds
-    )
+    await check_rate(gw.redis, gw.keys, who.subject, count=gw.config.rate_count, seconds=gw.config.rate_seconds)
     return who
 
 

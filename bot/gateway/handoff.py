@@ -6,15 +6,19 @@ so exactly one agent wins even with several gateway workers.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timezone
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.gateway.context import Gateway
 from bot.gateway.models import AGENT_PREFIX, HOLDER_BOT, HOLDER_QUEUE, Conversation, Handoff, now_utc
+
+log = logging.getLogger(__name__)
 
 _CAS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -63,9 +67,7 @@ def sql_enqueue(
         created_at=now_utc(),
     )
     session.add(handoff)
-    session.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(holder=HOLDER_QUEUE)
-    )
+    session.execute(update(Conversation).where(Conversation.id == conversation_id).values(holder=HOLDER_QUEUE))
     session.flush()
     return handoff_dict(handoff), True
 
@@ -132,9 +134,7 @@ def sql_handoffs(session: Session, conversation_id: str) -> list[dict[str, Any]]
 def sql_conversation_of_refund(session: Session, refund_id: str) -> str | None:
     return (
         session.execute(
-            select(Handoff.conversation_id)
-            .where(Handoff.refund_id == refund_id)
-            .order_by(Handoff.created_at.desc())
+            select(Handoff.conversation_id).where(Handoff.refund_id == refund_id).order_by(Handoff.created_at.desc())
         )
         .scalars()
         .first()
@@ -179,16 +179,23 @@ def queue_item(h: Handoff, c: Conversation) -> dict[str, Any]:
 async def current_holder(gw: Gateway, conversation_id: str) -> str:
     """The live holder from Redis; rebuilt from SQL when Redis lost it (restart, flush)."""
     key = gw.keys.holder(conversation_id)
-    holder = await gw.redis.get(key)
-    if holder is None:
+    try:
+        holder = await gw.redis.get(key)
+        if holder is None:
+            holder = await gw.db.run(sql_holder, conversation_id)
+            await gw.redis.set(key, holder, nx=True)
+            holder = await gw.redis.get(key) or holder
+    except RedisError:  # Redis down: SQL has the durable answer
+        log.warning("redis unavailable; holder of %s read from SQL", conversation_id)
         holder = await gw.db.run(sql_holder, conversation_id)
-        await gw.redis.set(key, holder, nx=True)
-        holder = await gw.redis.get(key) or holder
     return str(holder)
 
 
 async def set_holder(gw: Gateway, conversation_id: str, holder: str) -> None:
-    await gw.redis.set(gw.keys.holder(conversation_id), holder)
+    try:
+        await gw.redis.set(gw.keys.holder(conversation_id), holder)
+    except RedisError:  # may stay stale until Redis is back; claim and release re-check SQL
+        log.warning("redis unavailable; holder of %s not cached", conversation_id)
 
 
 async def cas_holder(gw: Gateway, conversation_id: str, expected: str, new: str) -> bool:

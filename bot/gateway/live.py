@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
+BACKFILL_PAGE = 500  # transcript.messages_after returns at most this many
 Backfill = Callable[[int], Awaitable[list[dict[str, Any]]]]
 
 
@@ -53,10 +54,14 @@ async def message_stream(
 
         async def catch_up() -> AsyncIterator[str]:
             nonlocal last
-            for msg in await backfill(last):
-                if msg["seq"] > last:
-                    last = msg["seq"]
-                    yield sse(msg, event_id=last)
+            while True:  # in pages, until SQL has nothing newer
+                batch = await backfill(last)
+                for msg in batch:
+                    if msg["seq"] > last:
+                        last = msg["seq"]
+                        yield sse(msg, event_id=last)
+                if len(batch) < BACKFILL_PAGE:
+                    return
 
         async for frame in catch_up():
             yield frame

@@ -68,9 +68,7 @@ class Message(Base):
 class Handoff(Base):
     __tablename__ = "handoffs"
     __table_args__ = (
-        CheckConstraint(
-            "reason IN ('asked', 'risk', 'appeal', 'complaint', 'fallback')", name="ck_handoffs_reason"
-        ),
+        CheckConstraint("reason IN ('asked', 'risk', 'appeal', 'complaint', 'fallback')", name="ck_handoffs_reason"),
         CheckConstraint("status IN ('waiting', 'claimed', 'released')", name="ck_handoffs_status"),
     )
 

@@ -69,11 +69,7 @@ async def get_refund(gw: Gateway, refund_id: str) -> dict[str, Any]:
     return dict(await _call(gw.refunds.get_refund(refund_id), "refund_not_found"))
 
 
-async def decide_refund(
-    gw: Gateway, refund_id: str, *, approve: bool, agent_id: str, reason: str
-) -> dict[str, Any]:
+async def decide_refund(gw: Gateway, refund_id: str, *, approve: bool, agent_id: str, reason: str) -> dict[str, Any]:
     """Approve (the service then settles) or reject a refund in the agent's name."""
     method = gw.refunds.approve if approve else gw.refunds.reject
-    return dict(
-        await _call(method(refund_id, decided_by=agent_id, reason=reason or None), "refund_not_found")
-    )
+    return dict(await _call(method(refund_id, decided_by=agent_id, reason=reason or None), "refund_not_found"))

@@ -49,9 +49,7 @@ async def upload_photo(gw: Gateway, conv: dict[str, Any], *, data: bytes, kind: 
     check_kind(kind)
     cid = conv["conversation_id"]
     holder = await handoff.current_holder(gw, cid)
-    photo_id, saved = await gw.db.run(
-        _store_and_record, data=data, kind=kind, conv=conv, pending=holder != HOLDER_BOT
-    )
+    photo_id, saved = await gw.db.run(_store_and_record, data=data, kind=kind, conv=conv, pending=holder != HOLDER_BOT)
     await publish_messages(gw.redis, gw.keys.conversation_channel(cid), saved)
     if holder == HOLDER_BOT:
         saved = saved + await ask_bot(gw, conv, "photo", photo_id=photo_id, photo_kind=kind)

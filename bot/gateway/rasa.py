@@ -45,9 +45,7 @@ class TrustedChannel:
         self._url = rasa_url.rstrip("/") + "/webhooks/trusted/webhook"
         self._secret = secret
 
-    async def send(
-        self, *, shopper_id: str, conversation_id: str, event: str, **fields: Any
-    ) -> list[BotReply]:
+    async def send(self, *, shopper_id: str, conversation_id: str, event: str, **fields: Any) -> list[BotReply]:
         """Send one event (text|button|photo|start); return the bot's replies to it."""
         body = {"shopper_id": shopper_id, "conversation_id": conversation_id, "event": event}
         body.update({k: v for k, v in fields.items() if v is not None})

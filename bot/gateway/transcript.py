@@ -77,9 +77,7 @@ def append_messages(session: Session, conversation_id: str, items: list[NewMessa
         .where(Conversation.id == conversation_id)
         .values(last_seq=Conversation.last_seq + len(items), updated_at=now_utc())
     )
-    last = session.execute(
-        select(Conversation.last_seq).where(Conversation.id == conversation_id)
-    ).scalar_one()
+    last = session.execute(select(Conversation.last_seq).where(Conversation.id == conversation_id)).scalar_one()
     first = last - len(items) + 1
     rows = []
     for offset, item in enumerate(items):
@@ -102,9 +100,7 @@ def append_messages(session: Session, conversation_id: str, items: list[NewMessa
     return [message_dict(r) for r in rows]
 
 
-def messages_after(
-    session: Session, conversation_id: str, after: int, limit: int = 500
-) -> list[dict[str, Any]]:
+def messages_after(session: Session, conversation_id: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
     stmt = (
         select(Message)
         .where(Message.conversation_id == conversation_id, Message.seq > after)

@@ -168,9 +168,7 @@ def rig(env: dict[str, str], redis_client: redis.Redis, refunds_url: str, db_url
 
 
 @pytest.fixture
-def strict_rig(
-    env: dict[str, str], redis_client: redis.Redis, refunds_url: str, db_url: str
-) -> Iterator[Rig]:
+def strict_rig(env: dict[str, str], redis_client: redis.Redis, refunds_url: str, db_url: str) -> Iterator[Rig]:
     """A gateway with a low rate limit (5 per minute)."""
     yield from start_rig(
         env,

@@ -86,6 +86,4 @@ class RasaDouble:
                     headers={"Authorization": f"Bearer {mint('service', 'actions')}"},
                 )
             return JSONResponse({"messages": [{"text": f"已为您转接人工客服（{resp.status_code}）"}]})
-        return JSONResponse(
-            {"messages": [{"text": f"收到：{text}", "buttons": self._offer(sender, REMEDY_BUTTONS)}]}
-        )
+        return JSONResponse({"messages": [{"text": f"收到：{text}", "buttons": self._offer(sender, REMEDY_BUTTONS)}]})

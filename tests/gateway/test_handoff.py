@@ -82,9 +82,7 @@ def test_two_agents_claim_at_once_exactly_one_wins(rig: Rig) -> None:
         ) -> None:
             with httpx.Client(timeout=30) as client:
                 barrier.wait()
-                resp = client.post(
-                    f"{rig.url}/api/agent/conversations/{cid}/claim", headers=rig.agent(agent_id)
-                )
+                resp = client.post(f"{rig.url}/api/agent/conversations/{cid}/claim", headers=rig.agent(agent_id))
                 codes[agent_id] = resp.status_code
 
         pool = [threading.Thread(target=claim, args=(f"a{i}",)) for i in range(8)]
@@ -132,10 +130,7 @@ def test_agent_approves_and_rejects_and_the_shopper_is_told(rig: Rig) -> None:
     detail = rig.get(f"/api/agent/conversations/{cid}", a1).json()
     assert [r["refund_id"] for r in detail["refunds"]] == [refund["refund_id"]]
     assert "risk_reasons" in detail["refunds"][0]
-    assert (
-        rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", rig.shopper("s2"), json={}).status_code
-        == 401
-    )
+    assert rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", rig.shopper("s2"), json={}).status_code == 401
     done = rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", a1, json={"reason": "照片清楚"})
     assert done.status_code == 200, done.text
     assert done.json()["refund"]["state"] == "settled"

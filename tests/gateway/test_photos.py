@@ -28,9 +28,7 @@ def jpeg(width: int = 640, height: int = 480) -> bytes:
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 def pixel_flood_png(side: int = 30000) -> bytes:
@@ -39,12 +37,7 @@ def pixel_flood_png(side: int = 30000) -> bytes:
     comp = zlib.compressobj(9)
     idat = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
 def _counts(rig: Rig) -> tuple[int, int, int]:
@@ -146,9 +139,7 @@ def test_bad_upload_is_refused_and_changes_nothing(rig: Rig, case: str) -> None:
     t0 = time.perf_counter()
     resp = _upload(rig, cid, data, name=name, ctype=ctype)
     elapsed_ms = (time.perf_counter() - t0) * 1000
-    print(
-        f"\n{case}: {len(data)} bytes -> {resp.status_code} {resp.json().get('code')} in {elapsed_ms:.0f} ms"
-    )
+    print(f"\n{case}: {len(data)} bytes -> {resp.status_code} {resp.json().get('code')} in {elapsed_ms:.0f} ms")
     assert 400 <= resp.status_code < 500, resp.text
     body = resp.json()
     assert body["message_zh"] and body["message_en"] and body["code"]

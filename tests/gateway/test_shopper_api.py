@@ -33,15 +33,10 @@ def test_open_and_chat_round_trip(rig: Rig) -> None:
     timings = []
     for _ in range(5):
         t0 = time.perf_counter()
-        resp = rig.post(
-            f"/api/conversations/{cid}/messages", rig.shopper("s1"), json={"text": "有一支笔坏了"}
-        )
+        resp = rig.post(f"/api/conversations/{cid}/messages", rig.shopper("s1"), json={"text": "有一支笔坏了"})
         timings.append((time.perf_counter() - t0) * 1000)
         assert resp.status_code == 200, resp.text
-    print(
-        f"\nmessage round trip through the gateway (ms): median {sorted(timings)[2]:.1f}, "
-        f"max {max(timings):.1f}"
-    )
+    print(f"\nmessage round trip through the gateway (ms): median {sorted(timings)[2]:.1f}, " f"max {max(timings):.1f}")
     msgs = resp.json()["messages"]
     assert [(m["sender"], m["text"]) for m in msgs] == [
         ("shopper", "有一支笔坏了"),
@@ -145,8 +140,7 @@ def test_rate_limit_per_shopper(strict_rig: Rig) -> None:
     cid = rig.open("s1")  # 1 of 5
     s1 = rig.shopper("s1")
     codes = [
-        rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": f"第{i}条"}).status_code
-        for i in range(6)
+        rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": f"第{i}条"}).status_code for i in range(6)
     ]
     assert codes == [200, 200, 200, 200, 429, 429]
     limited = rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": "再来"})

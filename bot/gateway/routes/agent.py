@@ -55,9 +55,7 @@ async def stream(cid: str, gw: GatewayDep, _: AgentDep, after: ResumeDep) -> Str
     async def backfill(last: int) -> list[dict[str, Any]]:
         return await gw.db.run(transcript.messages_after, cid, last)
 
-    frames = message_stream(
-        gw.redis, gw.keys.conversation_channel(cid), after, backfill, gw.config.stream_ping_seconds
-    )
+    frames = message_stream(gw.redis, gw.keys.conversation_channel(cid), after, backfill, gw.config.stream_ping_seconds)
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
 
 

@@ -17,8 +17,6 @@ router = APIRouter(prefix="/internal")
 async def handoff(body: HandoffIn, gw: GatewayDep, _: ServiceDep) -> dict[str, Any]:
     """Queue the conversation for an agent; the bot's own reply tells the shopper."""
     await agents.existing_conversation(gw, body.conversation_id)
-    await chat.request_human(
-        gw, body.conversation_id, reason=body.reason, refund_id=body.refund_id, notify=False
-    )
+    await chat.request_human(gw, body.conversation_id, reason=body.reason, refund_id=body.refund_id, notify=False)
     holder = await chat.handoff.current_holder(gw, body.conversation_id)
     return {"conversation_id": body.conversation_id, "holder": holder, "reason": body.reason}

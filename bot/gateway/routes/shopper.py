@@ -29,9 +29,7 @@ async def my_conversations(gw: GatewayDep, who: ShopperDep) -> list[dict[str, An
 
 
 @router.post("/conversations/{cid}/messages")
-async def post_message(
-    body: MessageIn, conv: OwnedConversation, gw: GatewayDep, _: RateLimited
-) -> dict[str, Any]:
+async def post_message(body: MessageIn, conv: OwnedConversation, gw: GatewayDep, _: RateLimited) -> dict[str, Any]:
     if (body.text is None) == (body.button is None):
         raise GatewayError(422, "bad_message")
     if body.button is not None:
@@ -74,9 +72,7 @@ async def stream(conv: OwnedConversation, gw: GatewayDep, after: ResumeDep) -> S
     async def backfill(last: int) -> list[dict[str, Any]]:
         return await gw.db.run(transcript.messages_after, cid, last)
 
-    frames = message_stream(
-        gw.redis, gw.keys.conversation_channel(cid), after, backfill, gw.config.stream_ping_seconds
-    )
+    frames = message_stream(gw.redis, gw.keys.conversation_channel(cid), after, backfill, gw.config.stream_ping_seconds)
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
