@@ -61,7 +61,7 @@ class ActionCancelCase(Action):
     ) -> list[dict[str, Any]]:
         if not case_open(tracker) and not tracker.active_loop_name:
             dispatcher.utter_message(text=messages.NOTHING_TO_CANCEL)
-            return []
+            return [ActiveLoop(None)]
         dispatcher.utter_message(text=messages.CASE_CANCELLED)
         return [*case_reset(), SlotSet("requested_slot", None), ActiveLoop(None)]
 

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -33,7 +34,7 @@ class ActionRecordComplaint(Action):
             )
         except RefundsError:
             dispatcher.utter_message(text=messages.SERVICE_DOWN)
-            return []
+            return [ActiveLoop(None)]
         dispatcher.utter_message(
             text=messages.COMPLAINT_RECORDED.format(category=complaint.category_label, ticket=complaint.ticket)
         )

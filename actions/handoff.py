@@ -25,9 +25,8 @@ async def hand_over(
     """
     taken = await request_handoff(conversation_id=conversation_of(tracker), reason=reason,
                                   refund_id=refund_id)
-    events: list[dict[str, Any]] = []
-    if tracker.active_loop_name:
-        events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+    # always leave the form (the rules expect it, whether or not one was open)
+    events: list[dict[str, Any]] = [ActiveLoop(None), SlotSet("requested_slot", None)]
     if taken:
         events.append(ConversationPaused())
     return events, taken
