@@ -12,6 +12,7 @@ from bot.gateway.live import publish_event
 from bot.gateway.models import HOLDER_BOT, HOLDER_QUEUE
 from bot.gateway.photos import resend_pending_photos
 from bot.gateway.transcript import NewMessage
+from bot.rasa_api import resume_bot
 
 
 async def existing_conversation(gw: Gateway, conversation_id: str) -> dict[str, Any]:
@@ -68,6 +69,8 @@ async def release(gw: Gateway, conversation_id: str, agent_id: str) -> dict[str,
     if not await gw.db.run(handoff.sql_release, conversation_id, agent_id):
         raise GatewayError(409, "not_holder")
     await handoff.set_holder(gw, conversation_id, HOLDER_BOT)
+    # the bot's handoff action paused its tracker; it must listen again before it is asked anything
+    await resume_bot(gw.http, shopper_id=conv["shopper_id"], conversation_id=conversation_id)
     await publish_event(gw.redis, gw.keys.queue_channel(), {"type": "released", "conversation_id": conversation_id})
     saved = await deliver(gw, conversation_id, [NewMessage(sender="bot", text=messages.AGENT_LEFT)])
     saved += await resend_pending_photos(gw, conv)
