@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +45,8 @@ def shots() -> Path:
 def browser(tmp_path: Path) -> Iterator[Callable[[str, int, int], webdriver.Chrome]]:
     """A factory of fresh Chromium sessions, each with its own --user-data-dir."""
     if not Path(CHROMEDRIVER).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMEDRIVER} is missing: bin/test installs chromium-driver")
         pytest.skip("chromium-driver is not installed")
     drivers: list[webdriver.Chrome] = []
 

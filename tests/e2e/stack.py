@@ -46,6 +46,7 @@ class Stack:
             "ACTION_URL": f"http://127.0.0.1:{p['actions']}/webhook",
             "RASA_URL": f"http://127.0.0.1:{p['rasa']}",
             "GATEWAY_URL": f"http://127.0.0.1:{p['gateway']}",
+            "BOT_DEMO": "1",
         }
 
     @property
@@ -63,7 +64,7 @@ class Stack:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
-    def start(self, names: tuple[str, ...] = ("redis", "refunds", "actions", "rasa")) -> None:
+    def start(self, names: tuple[str, ...] = ("redis", "refunds", "actions", "rasa", "gateway")) -> None:
         for name in ("redis", "refunds", "actions", "rasa", "gateway"):
             self.ports.setdefault(name, free_port())
         env = self.env
