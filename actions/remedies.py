@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -60,9 +61,8 @@ class ActionOfferRemedy(Action):
         return [SlotSet("remedy_offered", True)]
 
 
-class ActionCreateRefund(Action):
-    def name(self) -> str:
-        return "action_create_refund"
+class _RemedyAction(Action, ABC):
+    """Shared shape of the two remedies: only for an offered case, and a refusal ends the case."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -72,13 +72,30 @@ class ActionCreateRefund(Action):
             dispatcher.utter_message(text=messages.NO_OPEN_CASE)
             return []
         try:
-            refund = await refunds().create_refund(
-                shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
-                idempotency_key=_idempotency_key("refund", tracker, case), **case,
-            )
+            return await self.remedy(dispatcher, tracker, case)
         except RefundsError as exc:
+            # 409: the item was already remedied (e.g. in another conversation); anything else is ours
             dispatcher.utter_message(text=messages.NOTHING_LEFT if exc.status == 409 else messages.SERVICE_DOWN)
             return case_reset() if exc.status == 409 else []
+
+    @abstractmethod
+    async def remedy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Create the remedy for `case` and tell the shopper; return the events."""
+
+
+class ActionCreateRefund(_RemedyAction):
+    def name(self) -> str:
+        return "action_create_refund"
+
+    async def remedy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        refund = await refunds().create_refund(
+            shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
+            idempotency_key=_idempotency_key("refund", tracker, case), **case,
+        )
         events: list[dict[str, Any]] = [*case_reset(), SlotSet("refund_id", refund.refund_id)]
         if refund.state == "settled":
             dispatcher.utter_message(text=messages.refund_settled(refund.amount_cents))
@@ -92,27 +109,18 @@ class ActionCreateRefund(Action):
         return events
 
 
-class ActionIssueCoupon(Action):
+class ActionIssueCoupon(_RemedyAction):
     def name(self) -> str:
         return "action_issue_coupon"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    async def remedy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        case = _case(tracker)
-        if case is None:
-            dispatcher.utter_message(text=messages.NO_OPEN_CASE)
-            return []
-        try:
-            coupon = await refunds().issue_coupon(
-                shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
-                order_id=case["order_id"], line_id=case["line_id"], quantity=case["quantity"],
-                idempotency_key=_idempotency_key("coupon", tracker, case),
-            )
-        except RefundsError as exc:
-            dispatcher.utter_message(text=messages.NOTHING_LEFT if exc.status == 409 else messages.SERVICE_DOWN)
-            return case_reset() if exc.status == 409 else []
+        coupon = await refunds().issue_coupon(
+            shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
+            order_id=case["order_id"], line_id=case["line_id"], quantity=case["quantity"],
+            idempotency_key=_idempotency_key("coupon", tracker, case),
+        )
         expires = coupon.expires_at.strftime("%Y-%m-%d")
         dispatcher.utter_message(text=messages.coupon_issued(coupon.code, coupon.value_cents, expires))
         return case_reset()
-
