@@ -1,6 +1,6 @@
 """Start one of our processes with the environment it needs (used by the Procfile and the tests).
 
-    python -m bot.launch redis|rasa|actions|refunds|gateway
+    python -m bot.launch redis|rasa|actions|refunds|gateway [PORT]
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
-    argv, env = command(sys.argv[1])
+    argv, env = command(sys.argv[1], port=int(sys.argv[2]) if len(sys.argv) == 3 else None)
     os.chdir(ROOT)
     os.execve(argv[0], argv, {**os.environ, **env})
 

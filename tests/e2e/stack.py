@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 
-from bot.launch import command
 from bot.settings import ROOT, get_settings
 
 STARTUP_TIMEOUT = 240  # Rasa loads TensorFlow and the model: about a minute on two cores
@@ -73,10 +72,10 @@ class Stack:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name in names:
-            argv, extra = command(name, port=self.ports[name])
+            # launched as the Procfile does, so each process derives its secrets from its own env
+            argv = [sys.executable, "-m", "bot.launch", name, str(self.ports[name])]
             out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-            self.procs[name] = subprocess.Popen(argv, env={**env, **extra}, cwd=ROOT, stdout=out,
-                                                stderr=subprocess.STDOUT)
+            self.procs[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         self._wait_until_ready(names)
 
     def _ready(self, name: str) -> bool:
