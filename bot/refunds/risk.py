@@ -8,15 +8,11 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.evidence.models import Photo
+from bot.evidence.phash import same_photo
 from bot.policy import evidence_for, load_policy
 from bot.refunds import messages, schemas
 from bot.refunds.errors import NotFound
 from bot.refunds.models import Order, Refund, RefundPhoto, Shopper
-
-
-def hamming(a: str, b: str) -> int:
-    """Bits that differ between two hex perceptual hashes."""
-    return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
 def reused_photo_ids(
@@ -33,7 +29,7 @@ def reused_photo_ids(
     attached = session.execute(stmt).all()
     reused = []
     for photo in photos:
-        if any(pid != photo.id and hamming(photo.phash, ph) <= max_distance for pid, ph in attached):
+        if any(pid != photo.id and same_photo(photo.phash, ph, max_distance) for pid, ph in attached):
             reused.append(photo.id)
     return reused
 

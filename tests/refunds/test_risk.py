@@ -107,8 +107,3 @@ def test_missing_evidence_blocks_the_fast_path(session: Session) -> None:
     refund, _ = service.create_refund(session, idempotency_key="k", data=damaged_pen("s1", "O1001", [], "k"))
     assert refund.risk_score == 0 and codes(refund) == ["missing_evidence"]
     assert refund.state == "needs_review"
-
-
-def test_hamming_distance() -> None:
-    assert risk.hamming("ffffffffffffffff", "0000000000000000") == 64
-    assert risk.hamming("00000000000000f0", "0000000000000000") == 4
