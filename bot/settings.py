@@ -52,7 +52,7 @@ class Settings:
     action_url: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         var_dir = _var_dir()
         redis_url = os.environ.get("REDIS_URL", "")
         return cls(
