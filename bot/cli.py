@@ -46,7 +46,11 @@ class ChannelChat:
 
     def send(self, event: str, **fields: str) -> None:
         body = {"shopper_id": self.shopper, "conversation_id": self.conversation, "event": event, **fields}
-        resp = httpx.post(self.url, json=body, headers=self.headers, timeout=60)
+        try:
+            resp = httpx.post(self.url, json=body, headers=self.headers, timeout=60)
+        except httpx.HTTPError as exc:
+            print(f"  ! 暂时连不上机器人，请稍后再试 (Rasa at {self.url} is not reachable: {exc}; is bin/up running?)")
+            return
         if resp.status_code != 200:
             print(f"  ! {resp.status_code} {resp.text}")
             return
