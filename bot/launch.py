@@ -46,8 +46,9 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
         argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port or 5055)]
     elif name in ("refunds", "gateway"):
         default_port = 8001 if name == "refunds" else 8000
+        # open live streams (SSE) would otherwise hold a Ctrl-C until every client disconnects
         argv = [os.path.join(VENV_BIN, "uvicorn"), "--factory", f"bot.{name}.app:create_app",
-                "--host", "127.0.0.1", "--port", str(port or default_port)]
+                "--host", "127.0.0.1", "--port", str(port or default_port), "--timeout-graceful-shutdown", "3"]
     else:
         raise SystemExit(f"unknown process {name!r}; expected redis, rasa, actions, refunds or gateway")
     return argv, env
