@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import redis
 from bot.gateway.app import create_app
 from bot.gateway.config import GatewayConfig
 from bot.gateway.store import Database
+from bot.launch import command
 from bot.settings import ROOT, Settings, get_settings
 from bot.tokens import mint
 from tests.gateway.rasa_double import RasaDouble
@@ -114,19 +114,7 @@ def refunds_url(env: dict[str, str]) -> Iterator[str]:
     db.dispose()
     port = int(env["REFUNDS_URL"].rsplit(":", 1)[1])
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bot.refunds.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        [*command("refunds", port=port)[0], "--log-level", "warning"],
         cwd=ROOT,
         env={**os.environ, **env},
     )

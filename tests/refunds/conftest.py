@@ -6,7 +6,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.evidence.models import Photo
+from bot.launch import command
 from bot.refunds.seed import seed
 from bot.settings import ROOT, get_settings
 from bot.tokens import mint
@@ -101,19 +101,7 @@ def server(db_url: str, seeded: None) -> Iterator[Server]:
     """`uvicorn --factory bot.refunds.app:create_app` on a free port, on the fixture's seeded database."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "BOT_SECRET": get_settings().secret}
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "bot.refunds.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    cmd = [*command("refunds", port=port)[0], "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

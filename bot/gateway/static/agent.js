@@ -1,20 +1,12 @@
 // Agent console: queue with reasons and waiting time, claim, live transcript with photo thumbnails,
 // order lines, refunds with risk reasons, approve/reject, reply, release.
 import { T } from "/static/strings.js";
-import { makeApi, follow, el, yuan } from "/static/api.js";
+import { makeApi, follow, el, yuan, toast } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { token: localStorage.getItem("agentToken") || "", me: null, cid: null, lastSeq: 0,
   seen: new Set(), stream: null, queueStream: null };
 const api = makeApi(() => state.token);
-
-function toast(text) {
-  const t = $("toast");
-  t.textContent = text;
-  t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
-}
 
 function waited(seconds) {
   return seconds < 60 ? `${seconds}${T.seconds}` : `${Math.floor(seconds / 60)}${T.minutes}${seconds % 60}${T.seconds}`;

@@ -96,3 +96,12 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export const yuan = (cents) => `¥${(cents / 100).toFixed(2)}`;
+
+// A short notice in the page's #toast element (both pages have one).
+export function toast(text) {
+  const t = document.getElementById("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
+}

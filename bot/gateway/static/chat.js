@@ -1,20 +1,12 @@
 // Shopper web chat: pick a demo shopper and an order, chat, click buttons, upload photos, and see
 // bot and agent messages live (SSE, resumed from the last seq; duplicates dropped by seq).
 import { T } from "/static/strings.js";
-import { makeApi, follow, el, yuan } from "/static/api.js";
+import { makeApi, follow, el, yuan, toast } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { token: localStorage.getItem("shopperToken") || "", cid: null, orderId: null,
   lastSeq: 0, seen: new Set(), stream: null, pendingFile: null };
 const api = makeApi(() => state.token);
-
-function toast(text) {
-  const t = $("toast");
-  t.textContent = text;
-  t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
-}
 
 function show(screen) {
   for (const id of ["login-screen", "orders-screen", "chat-screen"]) $(id).hidden = id !== screen;
