@@ -187,7 +187,7 @@ def check_splits(data: NluData, segmenter: Segmenter, dictionary: str | None) ->
     for name, entries in data.lookups.items():
         split = [segmenter.show(word) for word in dict.fromkeys(entries) if len(segmenter.tokens(word)) > 1]
         if split:
-            findings.append(Finding("split", "warning", f"lookup {name}: {len(split)} entries split: {_listed(split)}"
+            findings.append(Finding("split", "warning", f"lookup {name}: {len(split)} split: {_listed(split)}"
                                     f"{hint}"))
     by_value: dict[str, list[str]] = defaultdict(list)
     for word, value in data.synonyms.items():
@@ -259,6 +259,11 @@ def rasa_messages(output: str) -> list[str]:
     return [" ".join(parts) for parts in messages]
 
 
+def _is_retrieval_intent_note(message: str, retrieval_intents: set[str]) -> bool:
+    duplicated = _DUPLICATED_INTENTS.search(message)
+    return bool(duplicated) and {name.strip() for name in duplicated.group(1).split(",")} <= retrieval_intents
+
+
 def check_rasa_validate(root: Path, retrieval_intents: set[str], timeout: float = 900) -> list[Finding]:
     """Run `rasa data validate --fail-on-warnings`; its failure is an error and its other warnings are shown.
 
@@ -269,12 +274,7 @@ def check_rasa_validate(root: Path, retrieval_intents: set[str], timeout: float 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout, env=env)
     output = result.stdout + result.stderr
-    messages = []
-    for message in rasa_messages(output):
-        duplicated = _DUPLICATED_INTENTS.search(message)
-        if duplicated and {name.strip() for name in duplicated.group(1).split(",")} <= retrieval_intents:
-            continue
-        messages.append(message)
+    messages = [m for m in rasa_messages(output) if not _is_retrieval_intent_note(m, retrieval_intents)]
     if result.returncode != 0:
         details = messages or _ANSI.sub("", output).strip().splitlines()[-5:]
         shown = "\n".join(details[:MAX_SHOWN])
