@@ -7,6 +7,7 @@ intent, one block and one domain.yml line), checked with Rasa's own YAML reader 
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -85,7 +86,7 @@ class AddedExample:
 
 def known_intents(root: Path) -> list[str]:
     """The intents a trainer may pick: domain intents and retrieval sub-intents (faq/x), sorted."""
-    names = {name for _, lines in _nlu_sources(root) for name in _intent_blocks(lines)}
+    names = {name for lines in _nlu_sources(root).values() for name in _intent_blocks(lines)}
     return _known(_domain_intents(root), names)
 
 
@@ -110,7 +111,7 @@ def _read_domain(root: Path) -> dict[str, Any]:
     path = root / DOMAIN_FILE
     if not path.is_file():
         raise LabelError("bad_layout", f"{DOMAIN_FILE} not found under {root}")
-    return read_yaml(path.read_text(encoding="utf-8")) or {}
+    return read_yaml(_read_text(root, path)) or {}
 
 
 def _domain_intents(root: Path) -> list[str]:
@@ -123,8 +124,16 @@ def _nlu_paths(root: Path) -> list[Path]:
     return sorted(p for p in base.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
-def _nlu_sources(root: Path) -> list[tuple[Path, list[str]]]:
-    return [(p, _split_lines(p.read_text(encoding="utf-8"))) for p in _nlu_paths(root)]
+def _nlu_sources(root: Path) -> dict[Path, list[str]]:
+    return {p: _split_lines(_read_text(root, p)) for p in _nlu_paths(root)}
+
+
+def _read_text(root: Path, path: Path) -> str:
+    """The file as stored: bytes decoded without newline translation, so CRLF files stay CRLF."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabelError("bad_layout", f"{_rel(root, path)} is not UTF-8: {exc}") from exc
 
 
 def _split_lines(content: str) -> list[str]:
@@ -321,9 +330,15 @@ def _render(plain: str, entities: list[dict[str, Any]]) -> str:
 # --- checking what Rasa reads ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _parse(content: str) -> TrainingData:
+    """Rasa's reading of one file's content; cached because every label re-reads every NLU file."""
+    return RasaYAMLReader().reads(content)
+
+
 def _read(content: str, source: str) -> TrainingData:
     try:
-        return RasaYAMLReader().reads(content)
+        return _parse(content)
     except Exception as exc:
         raise LabelError("bad_layout", f"Rasa cannot read {source}: {exc}") from exc
 
@@ -340,7 +355,7 @@ def _verify(before: str, after: str, source: str, expected: tuple[str, str, str]
     """The new content reads as the old plus exactly the expected example, or LabelError('bad_render')."""
     old = _read(before, source) if before else TrainingData()
     try:
-        new = RasaYAMLReader().reads(after)
+        new = _parse(after)
     except Exception as exc:
         raise LabelError("bad_render", f"{source} would not be readable after the edit: {exc}") from exc
     problems = []
@@ -414,7 +429,7 @@ def _insert(lines: list[str], at: int, new: Sequence[str]) -> tuple[str, int]:
 def _add_domain_intent(root: Path, intent: str) -> tuple[str, str, int]:
     """domain.yml with `intent` appended to `intents:` as one line: (old, new, 1-based line)."""
     path = root / DOMAIN_FILE
-    before = path.read_text(encoding="utf-8")
+    before = _read_text(root, path)
     lines = _split_lines(before)
     key = _top_key(lines, "intents")
     if key is None:
@@ -449,10 +464,10 @@ def add_example(root: Path, *, intent: str, text: str, entities: Sequence[Entity
 
     with nlu_lock(root):
         sources = _nlu_sources(root)
-        parsed = {p: _read("".join(lines), _rel(root, p)) for p, lines in sources}
+        parsed = {p: _read("".join(lines), _rel(root, p)) for p, lines in sources.items()}
         _refuse_duplicate(root, plain, parsed)
         _refuse_synonym_conflict(ents, plain, parsed)
-        blocks = {p: _intent_blocks(lines) for p, lines in sources}
+        blocks = {p: _intent_blocks(lines) for p, lines in sources.items()}
         names = {n for b in blocks.values() for n in b}
         domain_intents = _domain_intents(root)
         known = _known(domain_intents, names)
@@ -462,7 +477,7 @@ def add_example(root: Path, *, intent: str, text: str, entities: Sequence[Entity
         if not parent and intent in _parents(names):
             raise LabelError("bad_intent", f"{intent!r} is a retrieval intent; pick one of its sub-intents")
 
-        path, before, after, line = _place(root, intent, parent, example, blocks, parsed)
+        path, before, after, line = _place(root, intent, parent, example, sources, blocks, parsed)
         _verify(before, after, _rel(root, path), expected, synonyms)
         domain = _add_domain_intent(root, intent) if not parent and intent not in domain_intents else None
         _commit(root, path, before, after, domain, expected, synonyms)
@@ -485,6 +500,7 @@ def _place(
     intent: str,
     parent: str | None,
     example: str,
+    sources: dict[Path, list[str]],
     blocks: dict[Path, dict[str, _Block | None]],
     parsed: dict[Path, TrainingData],
 ) -> tuple[Path, str, str, int]:
@@ -498,8 +514,8 @@ def _place(
     path, block = found[0]
     if block is None:
         raise LabelError("bad_layout", f"{_rel(root, path)} does not hold {intent} as `examples: |`; add it by hand")
-    before = path.read_text(encoding="utf-8")
-    after, line = _insert(_split_lines(before), block.insert_at, [" " * block.indent + f"- {example}"])
+    before = "".join(sources[path])
+    after, line = _insert(sources[path], block.insert_at, [" " * block.indent + f"- {example}"])
     return path, before, after, line
 
 
@@ -517,10 +533,10 @@ def _commit(
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, after)
     try:
-        _verify(before, path.read_text(encoding="utf-8"), _rel(root, path), expected, synonyms)
+        _verify(before, _read_text(root, path), _rel(root, path), expected, synonyms)
         if domain is not None:
             _write_atomic(root / DOMAIN_FILE, domain[1])
-            if (root / DOMAIN_FILE).read_text(encoding="utf-8") != domain[1]:
+            if _read_text(root, root / DOMAIN_FILE) != domain[1]:
                 _restore(root / DOMAIN_FILE, domain[0])
                 raise LabelError("bad_render", f"{DOMAIN_FILE} did not read back as written; restored")
     except BaseException:
@@ -571,7 +587,7 @@ def _new_block(
         lines = _split_lines(f'version: "{LATEST_TRAINING_DATA_FORMAT_VERSION}"\n\nnlu:\n')
         at, indent = len(lines), 2
     else:
-        before = path.read_text(encoding="utf-8")
+        before = _read_text(root, path)
         lines = _split_lines(before)
         key = _top_key(lines, "nlu")
         if key is None:
