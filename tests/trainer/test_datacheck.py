@@ -42,6 +42,7 @@ nlu:
 PLANTED_TEST = """  - intent: report_damaged
     examples: |
       - 有一支[笔](item)坏了
+      - [马克](item)杯裂了
 """
 
 
@@ -101,10 +102,13 @@ def test_intent_with_one_example_is_an_error(planted_findings: list[Finding]) ->
 
 
 def test_entity_inside_a_jieba_token_is_an_error_showing_the_segmentation(planted_findings: list[Finding]) -> None:
-    finding = _one(planted_findings, "alignment", "[马克](item)")
+    finding = _one(planted_findings, "alignment", "[马克](item)", "马克杯碎了")
     assert finding.severity == "error"
     assert "马克杯/碎了" in finding.message
     assert "data/nlu/planted.yml:15" in finding.message
+    in_test_set = _one(planted_findings, "alignment", "[马克](item)", "tests/nlu/test_nlu.yml:")
+    assert in_test_set.severity == "error"
+    assert "马克杯/裂了" in in_test_set.message
 
 
 def test_unused_synonym_and_lookup_entries_are_warnings(planted_findings: list[Finding]) -> None:
@@ -134,7 +138,7 @@ def test_cli_fails_on_the_planted_copy(planted: Path) -> None:
     assert main(["--root", str(planted), "--no-rasa"], out=lines.append) == 1
     report = lines[0]
     assert "rasa data validate --fail-on-warnings: skipped" in report
-    assert report.splitlines()[-1].startswith("3 errors, ")  # conflict, one-example intent, misaligned entity
+    assert report.splitlines()[-1].startswith("4 errors, ")  # conflict, one-example intent, two misaligned entities
 
 
 def test_real_project_passes_and_strict_reports_warnings_as_failures() -> None:
