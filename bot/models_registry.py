@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "bot.refunds.models",
     "bot.gateway.models",
     "bot.complaints.models",
+    "bot.trainer.inbox_models",
 )
 
 

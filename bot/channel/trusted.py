@@ -50,6 +50,31 @@ def secret_matches(presented: str | None, expected: str) -> bool:
     return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
+def nlu_summary(parse_data: dict[str, Any]) -> dict[str, Any]:
+    """What the model made of a text: top intent, the five best, entities, the faq answer key."""
+    intent = parse_data.get("intent") or {}
+    ranking = [
+        {"name": str(r.get("name")), "confidence": round(float(r.get("confidence") or 0.0), 4)}
+        for r in (parse_data.get("intent_ranking") or [])[:5]
+    ]
+    entities = [
+        {k: e.get(k) for k in ("entity", "value", "start", "end")} for e in parse_data.get("entities") or []
+    ]
+    summary: dict[str, Any] = {
+        "intent": intent.get("name"),
+        "confidence": round(float(intent.get("confidence") or 0.0), 4),
+        "ranking": ranking,
+        "entities": entities,
+    }
+    selected = ((parse_data.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    if selected.get("intent_response_key"):
+        summary["retrieval"] = {
+            "intent": selected["intent_response_key"],
+            "confidence": round(float(selected.get("confidence") or 0.0), 4),
+        }
+    return summary
+
+
 def bot_replies(collector: CollectingOutputChannel) -> list[dict[str, Any]]:
     """The collected replies in the REST channel's shape, without the recipient id."""
     return [{k: m[k] for k in REPLY_KEYS if k in m} for m in collector.messages]
@@ -82,6 +107,21 @@ class TrustedInput(InputChannel):
         if tracker is None or not payload_was_offered(tracker.events, inbound.text):
             raise ChannelError(422, "button_not_offered", "no button with this payload was offered")
 
+    async def _understanding(self, request: Request, inbound: Inbound) -> dict[str, Any] | None:
+        """The parse of the text just handled, read back from the tracker (None if unavailable)."""
+        store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            tracker = await store.retrieve(inbound.sender_id)
+        except Exception:  # the reply matters more than the trainer's inbox
+            log.warning("trusted channel: could not read the parse back for %s", inbound.sender_id, exc_info=True)
+            return None
+        latest = tracker.latest_message if tracker else None
+        if latest is None or latest.text != inbound.text:
+            return None  # another message of this sender was handled in between
+        return nlu_summary(latest.parse_data)
+
     async def _handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         if not secret_matches(request.headers.get(SECRET_HEADER), self.secret):
             raise ChannelError(401, "bad_channel_secret", "missing or wrong X-Channel-Secret")
@@ -100,7 +140,10 @@ class TrustedInput(InputChannel):
         except Exception as exc:
             log.exception("trusted channel: handling failed for %s", inbound.sender_id)
             raise ChannelError(500, "bot_error", "the bot failed to handle the message") from exc
-        return response.json({"messages": bot_replies(collector)})
+        body: dict[str, Any] = {"messages": bot_replies(collector)}
+        if inbound.event == "text":
+            body["nlu"] = await self._understanding(request, inbound)
+        return response.json(body)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("trusted_webhook", __name__)

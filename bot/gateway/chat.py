@@ -12,6 +12,7 @@ from bot.gateway.live import publish_event, publish_messages
 from bot.gateway.models import HOLDER_BOT
 from bot.gateway.rasa import BotUnavailable
 from bot.gateway.transcript import NewMessage
+from bot.trainer import inbox
 
 log = logging.getLogger(__name__)
 PHOTO_KINDS = ("package", "label", "items")
@@ -24,17 +25,38 @@ async def deliver(gw: Gateway, conversation_id: str, items: list[NewMessage]) ->
     return saved
 
 
-async def ask_bot(gw: Gateway, conv: dict[str, Any], event: str, **fields: Any) -> list[dict[str, Any]]:
-    """Forward one event to Rasa and persist its replies as bot messages."""
+async def ask_bot(
+    gw: Gateway, conv: dict[str, Any], event: str, *, about_seq: int | None = None, **fields: Any
+) -> list[dict[str, Any]]:
+    """Forward one event to Rasa and persist its replies as bot messages.
+
+    For a shopper's text (`about_seq` is its message), what the model understood is kept with it,
+    and a poor parse is filed in the trainers' NLU inbox.
+    """
+    nlu = None
     try:
-        replies = await gw.bot.send(
+        answer = await gw.bot.send(
             shopper_id=conv["shopper_id"], conversation_id=conv["conversation_id"], event=event, **fields
         )
-        items = [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in replies if r.text or r.buttons]
+        items = [
+            NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons
+        ]
+        nlu = answer.nlu
     except BotUnavailable as exc:
         log.warning("bot unavailable for %s: %s", conv["conversation_id"], exc)
         items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
-    return await deliver(gw, conv["conversation_id"], items)
+    saved = await deliver(gw, conv["conversation_id"], items)
+    if nlu is not None and about_seq is not None:
+        await _file_understanding(gw, conv["conversation_id"], about_seq, nlu)
+    return saved
+
+
+async def _file_understanding(gw: Gateway, conversation_id: str, seq: int, nlu: dict[str, Any]) -> None:
+    """After the replies are safe: the inbox is for trainers and must never cost a shopper an answer."""
+    try:
+        await gw.db.run(inbox.record_understanding, conversation_id, seq, nlu, threshold=gw.config.inbox_below)
+    except Exception:
+        log.exception("could not file the parse of %s #%s in the NLU inbox", conversation_id, seq)
 
 
 async def owned_conversation(gw: Gateway, conversation_id: str, shopper_id: str) -> dict[str, Any]:
@@ -84,7 +106,7 @@ async def send_text(gw: Gateway, conv: dict[str, Any], text: str) -> list[dict[s
     saved = await deliver(gw, conv["conversation_id"], [NewMessage(sender="shopper", text=text)])
     if holder != HOLDER_BOT:
         return saved  # an agent (or the queue) has the conversation: the bot stays silent
-    return saved + await ask_bot(gw, conv, "text", text=text)
+    return saved + await ask_bot(gw, conv, "text", about_seq=saved[-1]["seq"], text=text)
 
 
 async def send_button(gw: Gateway, conv: dict[str, Any], payload: str) -> list[dict[str, Any]]:
@@ -98,13 +120,15 @@ async def send_button(gw: Gateway, conv: dict[str, Any], payload: str) -> list[d
         return await deliver(gw, conv["conversation_id"], [shopper_msg])
     # Ask the bot first: if it refuses the payload, nothing is recorded.
     try:
-        replies = await gw.bot.send(
+        answer = await gw.bot.send(
             shopper_id=conv["shopper_id"],
             conversation_id=conv["conversation_id"],
             event="button",
             payload=payload,
         )
-        bot_items = [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in replies if r.text or r.buttons]
+        bot_items = [
+            NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons
+        ]
     except BotUnavailable:
         bot_items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
     return await deliver(gw, conv["conversation_id"], [shopper_msg, *bot_items])

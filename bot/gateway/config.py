@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from bot.settings import ROOT
 
 
 def _rate(value: str) -> tuple[int, int]:
@@ -20,6 +23,10 @@ class GatewayConfig:
     rasa_timeout: float = 60.0
     stream_ping_seconds: float = 15.0
     key_prefix: str = "gw:"
+    # A shopper text whose top intent scores below this goes to the trainers' NLU inbox (the
+    # FallbackClassifier's own threshold, 0.45 in config.yml, already files everything below it).
+    inbox_below: float = 0.70
+    project_root: Path = ROOT  # where data/nlu and domain.yml live (labelling writes there)
 
     @classmethod
     def from_env(cls) -> GatewayConfig:
@@ -32,4 +39,6 @@ class GatewayConfig:
             rasa_timeout=float(os.environ.get("BOT_RASA_TIMEOUT", "60")),
             stream_ping_seconds=float(os.environ.get("BOT_STREAM_PING", "15")),
             key_prefix=os.environ.get("BOT_GATEWAY_KEY_PREFIX", "gw:"),
+            inbox_below=float(os.environ.get("BOT_INBOX_BELOW", "0.70")),
+            project_root=Path(os.environ.get("BOT_PROJECT_ROOT", str(ROOT))),
         )

@@ -62,6 +62,8 @@ class Message(Base):
     photo_kind = Column(String(16), nullable=True)
     # Shopper photos sent while an agent held the chat reach the bot on release.
     bot_pending = Column(Integer, nullable=False, default=0)
+    # What the model made of a shopper's text: {"intent", "confidence", "ranking": [...], "entities"}
+    nlu = Column(JSON, nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
 
 

@@ -24,6 +24,14 @@ class BotReply:
     image: str | None = None
 
 
+@dataclass(frozen=True)
+class BotAnswer:
+    """The bot's replies to one event and, for text, what the model understood (see nlu_summary)."""
+
+    replies: list[BotReply]
+    nlu: dict[str, Any] | None = None
+
+
 def _reply(raw: dict[str, Any]) -> BotReply:
     buttons = [
         {"title": str(b.get("title") or b.get("payload") or ""), "payload": str(b.get("payload") or "")}
@@ -45,7 +53,7 @@ class TrustedChannel:
         self._url = rasa_url.rstrip("/") + "/webhooks/trusted/webhook"
         self._secret = secret
 
-    async def send(self, *, shopper_id: str, conversation_id: str, event: str, **fields: Any) -> list[BotReply]:
+    async def send(self, *, shopper_id: str, conversation_id: str, event: str, **fields: Any) -> BotAnswer:
         """Send one event (text|button|photo|start); return the bot's replies to it."""
         body = {"shopper_id": shopper_id, "conversation_id": conversation_id, "event": event}
         body.update({k: v for k, v in fields.items() if v is not None})
@@ -60,8 +68,13 @@ class TrustedChannel:
             raise GatewayError(422, code or "bad_message")
         if resp.status_code >= 300:
             raise BotUnavailable(f"rasa answered {resp.status_code}")
-        messages = resp.json().get("messages") or []
-        return [_reply(m) for m in messages if isinstance(m, dict)]
+        body = resp.json()
+        messages = body.get("messages") or []
+        nlu = body.get("nlu")
+        return BotAnswer(
+            replies=[_reply(m) for m in messages if isinstance(m, dict)],
+            nlu=nlu if isinstance(nlu, dict) else None,
+        )
 
 
 def _code(resp: httpx.Response) -> str:

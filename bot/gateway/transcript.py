@@ -41,6 +41,8 @@ def message_dict(msg: Message) -> dict[str, Any]:
         out["photo_kind"] = msg.photo_kind
     if msg.sender == "agent":
         out["agent_id"] = msg.author
+    if msg.payload:
+        out["payload"] = msg.payload  # the shopper clicked a button rather than typing
     return out
 
 

@@ -23,7 +23,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from bot.channel.trusted import SECRET_HEADER, TrustedInput
+from bot.channel.trusted import SECRET_HEADER, TrustedInput, nlu_summary
 from bot.settings import ROOT, get_settings
 
 SECRET = "test-channel-secret"
@@ -121,7 +121,7 @@ async def test_an_unset_secret_accepts_nobody():
 async def test_typed_text_reaches_rasa_sanitised_with_metadata(rasa):
     resp = await rasa.post(_body(event="text", text="\u3000\u200b／/restart"))
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"messages": []}
+    assert resp.json() == {"messages": [], "nlu": None}  # no model loaded here: nothing understood
     [message] = rasa.received
     assert message.text == "restart"
     assert message.sender_id == "s1:c_ab12"
@@ -238,3 +238,19 @@ async def test_credentials_yml_opens_only_the_trusted_channel(settings_secret):
         rest = await r.client.post("/webhooks/rest/webhook", json={"sender": "s1:c", "message": "/restart"})
         assert rest.status_code == 404
         assert [m.text for m in r.received] == ["/greet"]
+
+
+def test_the_parse_summary_keeps_what_trainers_need() -> None:
+    parse = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.45},
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45}]
+        + [{"name": f"intent_{i}", "confidence": 0.3 - i / 100} for i in range(8)],
+        "entities": [{"entity": "quantity", "value": 1, "start": 1, "end": 3, "extractor": "RuleEntityExtractor",
+                      "processors": []}],
+        "response_selector": {"faq": {"response": {"intent_response_key": "faq/refund_time", "confidence": 0.912345}}},
+    }
+    summary = nlu_summary(parse)
+    assert summary["intent"] == "nlu_fallback" and summary["confidence"] == 0.45
+    assert [r["name"] for r in summary["ranking"]] == ["nlu_fallback", "intent_0", "intent_1", "intent_2", "intent_3"]
+    assert summary["entities"] == [{"entity": "quantity", "value": 1, "start": 1, "end": 3}]
+    assert summary["retrieval"] == {"intent": "faq/refund_time", "confidence": 0.9123}

@@ -29,6 +29,27 @@ REMEDY_BUTTONS = [
 ]
 
 
+# What the double "understands" of a text, like the real channel's `nlu` field: first match wins.
+UNDERSTANDING = [
+    ("坏", "report_damaged", 0.96),
+    ("投诉", "complain", 0.99),
+    ("嗯嗯", "affirm", 0.55),  # understood, but below the inbox threshold
+]
+
+
+def understanding(text: str) -> dict[str, Any]:
+    for marker, intent, confidence in UNDERSTANDING:
+        if marker in text:
+            ranking = [{"name": intent, "confidence": confidence}, {"name": "out_of_scope", "confidence": 0.02}]
+            return {"intent": intent, "confidence": confidence, "ranking": ranking, "entities": []}
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.45},
+        {"name": "out_of_scope", "confidence": 0.31},
+        {"name": "ask_refund_status", "confidence": 0.2},
+    ]
+    return {"intent": "nlu_fallback", "confidence": 0.45, "ranking": ranking, "entities": []}
+
+
 class RasaDouble:
     def __init__(self, secret: str, gateway_url: str = "") -> None:
         self.secret = secret
@@ -85,5 +106,7 @@ class RasaDouble:
                     json={"conversation_id": body["conversation_id"], "reason": "complaint"},
                     headers={"Authorization": f"Bearer {mint('service', 'actions')}"},
                 )
-            return JSONResponse({"messages": [{"text": f"已为您转接人工客服（{resp.status_code}）"}]})
-        return JSONResponse({"messages": [{"text": f"收到：{text}", "buttons": self._offer(sender, REMEDY_BUTTONS)}]})
+            return JSONResponse({"messages": [{"text": f"已为您转接人工客服（{resp.status_code}）"}],
+                                 "nlu": understanding(text)})
+        return JSONResponse({"messages": [{"text": f"收到：{text}", "buttons": self._offer(sender, REMEDY_BUTTONS)}],
+                             "nlu": understanding(text)})
