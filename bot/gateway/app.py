@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.gateway.config import GatewayConfig
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError, gateway_error_handler
-from bot.gateway.routes import agent, demo, internal, pages, shopper
+from bot.gateway.routes import agent, demo, internal, pages, shopper, trainer
 from bot.policy import load_policy
 from bot.settings import Settings, get_settings
 
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     app.middleware("http")(_refuse_huge_uploads)
     app.include_router(shopper.router)
     app.include_router(agent.router)
+    app.include_router(trainer.router)
     app.include_router(internal.router)
     app.include_router(pages.router)
     if config.demo:

@@ -32,6 +32,22 @@ class HandoffIn(BaseModel):
     refund_id: Ident | None = None  # type: ignore[valid-type]
 
 
+class EntityIn(BaseModel):
+    start: int
+    end: int
+    entity: constr(regex=r"^[a-z][a-z0-9_]{0,40}$")  # type: ignore[valid-type]
+    value: constr(max_length=200) | None = None  # type: ignore[valid-type]
+
+
+class LabelIn(BaseModel):
+    intent: constr(min_length=1, max_length=80)  # type: ignore[valid-type]
+    entities: list[EntityIn] = []
+
+
+class RetrainIn(BaseModel):
+    tolerance: float | None = None
+
+
 class DemoTokenIn(BaseModel):
-    role: Literal["shopper", "agent"] = "shopper"
+    role: Literal["shopper", "agent", "trainer"] = "shopper"
     subject: Ident  # type: ignore[valid-type]

@@ -4,6 +4,7 @@ refund service in its own process on the same database, and RasaDouble for Rasa.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -165,3 +166,22 @@ def strict_rig(env: dict[str, str], redis_client: redis.Redis, refunds_url: str,
         db_url,
         GatewayConfig(rate_count=5, rate_seconds=60, stream_ping_seconds=1.0),
     )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the files a trainer's labelling may touch (data/, domain.yml, config.yml)."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "data", root / "data")
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy(ROOT / name, root / name)
+    return root
+
+
+@pytest.fixture
+def trainer_rig(
+    env: dict[str, str], redis_client: redis.Redis, refunds_url: str, db_url: str, project: Path
+) -> Iterator[Rig]:
+    """A gateway whose trainer API labels into `project`, not into the repository."""
+    config = GatewayConfig(rate_count=1000, stream_ping_seconds=1.0, demo=True, project_root=project)
+    yield from start_rig(env, redis_client, refunds_url, db_url, config)

@@ -9,9 +9,11 @@ from fastapi.responses import StreamingResponse
 
 from bot.gateway import agents, handoff, orders, transcript
 from bot.gateway.deps import AgentDep, GatewayDep, ResumeDep
+from bot.gateway.errors import GatewayError
 from bot.gateway.live import event_stream, message_stream
 from bot.gateway.routes.shopper import SSE_HEADERS
 from bot.gateway.schemas import AgentMessageIn, DecisionIn
+from bot.trainer import inbox
 
 router = APIRouter(prefix="/api/agent")
 
@@ -57,6 +59,16 @@ async def stream(cid: str, gw: GatewayDep, _: AgentDep, after: ResumeDep) -> Str
 
     frames = message_stream(gw.redis, gw.keys.conversation_channel(cid), after, backfill, gw.config.stream_ping_seconds)
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/conversations/{cid}/messages/{seq}/misunderstood")
+async def misunderstood(cid: str, seq: int, gw: GatewayDep, who: AgentDep) -> dict[str, Any]:
+    """The bot got this shopper message wrong: file it in the trainers' NLU inbox."""
+    await agents.existing_conversation(gw, cid)
+    try:
+        return await gw.db.run(inbox.mark_misunderstood, cid, seq, agent_id=who.subject)
+    except inbox.InboxError as exc:
+        raise GatewayError(exc.status, exc.code, message_en=str(exc)) from exc
 
 
 @router.post("/conversations/{cid}/claim")

@@ -1,4 +1,4 @@
-"""The web pages: shopper chat at / and the agent console at /agent (static files, no build)."""
+"""The web pages: shopper chat at /, agent console at /agent, trainer inbox at /trainer (static, no build)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ async def chat_page() -> FileResponse:
 @router.get("/agent", include_in_schema=False)
 async def agent_page() -> FileResponse:
     return FileResponse(STATIC / "agent.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/trainer", include_in_schema=False)
+async def trainer_page() -> FileResponse:
+    return FileResponse(STATIC / "trainer.html", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/healthz", include_in_schema=False)

@@ -1,0 +1,63 @@
+"""Labelling an inbox item: the example goes into data/nlu first, then SQL records the decision.
+
+If the SQL step fails after the file was written, labelling again finds the example already there
+under the same intent and only records it, so a retry never writes twice and never loses a label.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from bot.gateway.store import Database
+from bot.trainer import inbox, nlu_files
+
+log = logging.getLogger(__name__)
+_ANNOTATION = re.compile(r'\]\((\w+)[:)]|"entity"\s*:\s*"(\w+)"')
+
+
+def markable_entities(root: Path) -> list[str]:
+    """Entity types trainers mark by hand: those already annotated in data/nlu (today: item).
+
+    Quantities, order ids and amounts come from the rule patterns in data/entities/, not from
+    annotations; marking them in examples would teach DIET to extract them a second time.
+    """
+    found: set[str] = set()
+    for path in sorted((root / "data" / "nlu").glob("*.yml")):
+        for match in _ANNOTATION.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group(1) or match.group(2))
+    known = set(nlu_files.entity_types(root))
+    return sorted(found & known)
+
+
+async def label_item(
+    db: Database, root: Path, item_id: int, *, intent: str, entities: list[dict[str, Any]], trainer: str
+) -> dict[str, Any]:
+    """Write the item's text as an example of `intent` (with entity spans) and mark it labelled."""
+    item = await db.run(inbox.begin_label, item_id)
+    if item["status"] == "labelled":
+        if item["label_intent"] == intent:
+            return await db.run(inbox.get_item, item_id)  # a repeated click: already done
+        raise inbox.InboxError(409, "already_labelled", f"item {item_id} is labelled {item['label_intent']}")
+    spans = [
+        nlu_files.EntitySpan(start=int(e["start"]), end=int(e["end"]), entity=str(e["entity"]),
+                             value=(str(e["value"]) if e.get("value") not in (None, "") else None))
+        for e in entities
+    ]
+    try:
+        added = await anyio.to_thread.run_sync(
+            lambda: nlu_files.add_example(root, intent=intent, text=item["text"], entities=spans)
+        )
+        file = added.file
+        log.info("trainer %s labelled inbox item %s as %s in %s:%s", trainer, item_id, intent, added.file, added.line)
+    except nlu_files.LabelError as exc:
+        existing = getattr(exc, "intent", None)
+        if exc.code != "duplicate" or existing != intent:
+            raise inbox.InboxError(409 if exc.code == "duplicate" else 422, exc.code, str(exc)) from exc
+        file = str(getattr(exc, "file", "") or "")  # already in the data under this intent: record it
+    stored = [{"start": s.start, "end": s.end, "entity": s.entity, "value": s.value} for s in spans]
+    return await db.run(inbox.finish_label, item_id, intent=intent, entities=stored, file=str(file), trainer=trainer)
