@@ -13,7 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
-from tests.gateway.conftest import env, redis_client, refunds_url, rig  # noqa: F401  (fixtures)
+from tests.gateway.conftest import env, project, redis_client, refunds_url, rig, trainer_rig  # noqa: F401  (fixtures)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

@@ -138,12 +138,25 @@ function addMessages(messages) {
       bubble.append(el("div", { class: "buttons" }, m.buttons.map((b) => el("span", { class: "chip" }, b.title))));
     }
     const who = m.sender === "agent" ? `${T.sender.agent} ${m.agent_id || ""}` : (T.sender[m.sender] || m.sender);
+    const typed = m.sender === "shopper" && m.text && !m.image && !(m.buttons && m.buttons.length) && !m.payload;
+    const mark = typed ? el("button", { class: "mark-btn", "data-mark": m.seq, onclick: () => markMisunderstood(m.seq, mark) },
+      T.markMisunderstood) : null;
     const row = el("div", { class: `msg ${m.sender}`, "data-seq": m.seq },
-      el("div", { class: "col" }, el("div", { class: "who" }, m.sender === "shopper" ? T.shopper : who), bubble));
+      el("div", { class: "col" }, el("div", { class: "who" }, m.sender === "shopper" ? T.shopper : who), bubble, mark));
     const after = [...box.children].find((c) => Number(c.dataset.seq) > m.seq);
     box.insertBefore(row, after || null);
   }
   box.scrollTop = box.scrollHeight;
+}
+
+// The bot got this shopper message wrong: send it to the trainers' NLU inbox.
+async function markMisunderstood(seq, button) {
+  try {
+    await api.post(`/api/agent/conversations/${state.cid}/messages/${seq}/misunderstood`);
+    button.textContent = T.markedMisunderstood;
+    button.classList.add("marked");
+    button.disabled = true;
+  } catch (err) { toast(err.message); }
 }
 
 async function decide(rid, action, reason) {
