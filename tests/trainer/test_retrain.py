@@ -1,0 +1,230 @@
+"""Retrain without training: the decision rule, the progress parser, the model folder's life cycle, the run's
+status and lock, and a whole run with a fake candidate, fake scores and a fake Rasa."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.trainer import progress, retrain, runs
+from bot.trainer.evaluate import Metrics
+from bot.trainer.model_files import ModelStore, NoPreviousModel
+from bot.trainer.retrain import Run, decide
+from tests.trainer.conftest import FakeRasa, fake_model
+
+# -- decision rule ------------------------------------------------------------------------------------------
+
+LIVE = {"accuracy": 0.962, "macro_f1": 0.961}
+
+
+@pytest.mark.parametrize(("after", "accept"), [
+    ({"accuracy": 0.970, "macro_f1": 0.965}, True),   # better
+    ({"accuracy": 0.962, "macro_f1": 0.961}, True),   # same
+    ({"accuracy": 0.957, "macro_f1": 0.955}, True),   # one example worse: within the tolerance
+    ({"accuracy": 0.951, "macro_f1": 0.961}, False),  # accuracy two examples worse
+    ({"accuracy": 0.980, "macro_f1": 0.940}, False),  # macro-F1 worse, even though accuracy is better
+])
+def test_accepts_a_candidate_only_if_neither_score_is_worse_beyond_the_tolerance(after: dict, accept: bool) -> None:
+    decision = decide(LIVE, after)
+    assert decision.accept is accept
+    assert decision.reason.startswith("worse") is not accept
+
+
+def test_tolerance_zero_rejects_any_loss_and_force_accepts_anyway() -> None:
+    slightly_worse = {"accuracy": 0.957, "macro_f1": 0.961}
+    assert not decide(LIVE, slightly_worse, tolerance=0).accept
+    forced = decide(LIVE, slightly_worse, tolerance=0, force=True)
+    assert forced.accept and forced.reason.startswith("forced")
+
+
+def test_without_a_live_model_the_candidate_is_accepted() -> None:
+    assert decide(None, {"accuracy": 0.5, "macro_f1": 0.5}).accept
+
+
+# -- progress parser ----------------------------------------------------------------------------------------
+
+COMPONENTS = ["JiebaTokenizer", "CountVectorsFeaturizer", "DIETClassifier", "TEDPolicy"]
+HOOK = "2026-11-23 12:15:03 INFO     rasa.engine.training.hooks  - "
+
+
+def epochs(done: int, of: int) -> str:
+    return f"\rEpochs:  {100 * done // of}%|███       | {done}/{of} [00:20<01:00, 2.0s/it, t_loss=2.5, i_acc=0.9]"
+
+
+def test_progress_before_training_is_validation() -> None:
+    step = progress.parse("INFO rasa.cli.train  - Started validating domain and training data...\n", COMPONENTS)
+    assert step == progress.Progress(0.0, "validating the training data")
+
+
+def test_progress_counts_components_and_epochs_weighted_by_typical_time() -> None:
+    log = (f"{HOOK}Starting to train component 'JiebaTokenizer'.\n{HOOK}Finished training component 'JiebaTokenizer'.\n"
+           f"{HOOK}Restored component 'CountVectorsFeaturizer' from cache.\n"
+           f"{HOOK}Starting to train component 'DIETClassifier'.\n" + epochs(1, 50) + epochs(25, 50))
+    step = progress.parse(log, COMPONENTS)
+    assert step.phase == "training DIETClassifier, epoch 25/50 (2 of 4 components trained)"
+    total = 1 + 1 + progress.TYPICAL_SECONDS["DIETClassifier"] + progress.TYPICAL_SECONDS["TEDPolicy"]
+    assert step.percent == pytest.approx(100 * (2 + 0.5 * progress.TYPICAL_SECONDS["DIETClassifier"]) / total, abs=0.1)
+
+
+def test_epoch_bars_of_a_finished_component_do_not_count_for_the_next() -> None:
+    log = (f"{HOOK}Starting to train component 'DIETClassifier'.\n" + epochs(50, 50) +
+           f"\n{HOOK}Finished training component 'DIETClassifier'.\n{HOOK}Starting to train component 'TEDPolicy'.\n")
+    assert progress.parse(log, COMPONENTS).phase == "training TEDPolicy (1 of 4 components trained)"
+
+
+def test_progress_is_complete_only_when_the_model_is_saved() -> None:
+    log = "".join(f"{HOOK}Finished training component '{c}'.\n" for c in COMPONENTS)
+    assert progress.parse(log, COMPONENTS).percent == 99.0
+    saved = log + "Your Rasa model is trained and saved at 'models/candidates/x.tar.gz'.\n"
+    assert progress.parse(saved, COMPONENTS) == progress.Progress(100.0, "model saved")
+
+
+def test_components_come_from_the_project_config() -> None:
+    names = progress.components_of(Path(__file__).resolve().parents[2] / "config.yml")
+    assert names[0] == "JiebaTokenizer" and "RuleEntityExtractor" in names and "TEDPolicy" in names
+    assert "FallbackClassifier" not in names  # it has no training step, the log never mentions it
+
+
+# -- model folder life cycle --------------------------------------------------------------------------------
+
+def names(paths: list[Path]) -> list[str]:
+    return [p.name for p in paths]
+
+
+def test_install_makes_the_candidate_the_newest_and_prune_keeps_three(store: ModelStore) -> None:
+    candidate = fake_model(store.candidates, "d.tar.gz", age_s=1000)  # older file time than every live model
+    installed = store.install(candidate)
+    assert store.newest() == installed and not candidate.exists()
+    assert names(store.prune(live="d.tar.gz")) == ["a.tar.gz"]
+    assert names(store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
+
+
+def test_prune_never_deletes_the_live_model(store: ModelStore) -> None:
+    fake_model(store.root, "d.tar.gz", age_s=50)
+    store.prune(live="a.tar.gz")  # a Rasa still running on the oldest model
+    assert names(store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz", "a.tar.gz"]
+
+
+def test_rejected_models_leave_models_and_are_kept_for_inspection(store: ModelStore) -> None:
+    for i in range(5):
+        store.reject(fake_model(store.candidates, f"cand{i}.tar.gz", age_s=100 - i))
+    assert store.newest().name == "c.tar.gz"
+    assert names(sorted(store.rejected.iterdir())) == ["cand2.tar.gz", "cand3.tar.gz", "cand4.tar.gz"]
+
+
+def test_rollback_loads_the_previous_model_and_moves_the_current_out(store: ModelStore) -> None:
+    rasa = FakeRasa(live="c.tar.gz")
+    result = retrain.rollback(store=store, rasa=rasa)
+    assert result["live_model"] == "b.tar.gz" and result["removed"] == "c.tar.gz" and result["loaded"]
+    assert rasa.loads == ["b.tar.gz"]
+    assert store.newest().name == "b.tar.gz"  # a restarted Rasa loads the same model
+    assert (store.rejected / "c.tar.gz").exists()
+
+
+def test_rollback_without_rasa_only_changes_the_folder(store: ModelStore) -> None:
+    result = retrain.rollback(store=store, rasa=FakeRasa(live=None))
+    assert result == {"live_model": "b.tar.gz", "removed": "c.tar.gz", "loaded": False, "load_s": None}
+    assert names(store.installed()) == ["b.tar.gz", "a.tar.gz"]
+
+
+def test_rollback_needs_a_previous_model(tmp_path: Path) -> None:
+    only = ModelStore(tmp_path / "m")
+    fake_model(only.root, "a.tar.gz")
+    with pytest.raises(NoPreviousModel):
+        retrain.rollback(store=only, rasa=FakeRasa(live="a.tar.gz"))
+
+
+def test_a_failed_load_during_rollback_changes_nothing(store: ModelStore) -> None:
+    rasa = FakeRasa(live="c.tar.gz")
+    rasa.fail = True
+    with pytest.raises(retrain.ReloadFailed):
+        retrain.rollback(store=store, rasa=rasa)
+    assert names(store.installed()) == ["c.tar.gz", "b.tar.gz", "a.tar.gz"]
+
+
+# -- status files and the lock ------------------------------------------------------------------------------
+
+def test_one_run_at_a_time(store: ModelStore) -> None:
+    fd = runs.acquire_lock()
+    try:
+        with pytest.raises(runs.RetrainBusy):
+            retrain.start_retrain()
+        with pytest.raises(runs.RetrainBusy):
+            retrain.rollback(store=store, rasa=FakeRasa(live="c.tar.gz"))
+    finally:
+        os.close(fd)
+    assert not runs.lock_is_held()
+
+
+def test_a_run_whose_process_died_reads_as_failed(runs_in_tmp: Path) -> None:
+    runs.write_status({"run_id": "r1", "state": "training", "phase": "training DIETClassifier"})
+    assert runs.read_status("r1")["state"] == "failed"
+    fd = runs.acquire_lock()  # while a process holds the lock, the run is believed
+    try:
+        assert runs.read_status("r1")["state"] == "training"
+    finally:
+        os.close(fd)
+    assert not list(runs_in_tmp.glob("*.tmp"))  # written atomically, no leftovers
+
+
+def test_unknown_or_malformed_run_ids_have_no_status() -> None:
+    assert runs.read_status("nope") is None
+    assert runs.read_status("../../etc/passwd") is None
+    assert runs.latest_status() is None
+
+
+# -- a whole run, with a fake candidate, fake scores and a fake Rasa ----------------------------------------
+
+def metrics(accuracy: float, macro_f1: float) -> Metrics:
+    return Metrics(results_dir=Path("."), accuracy=accuracy, macro_f1=macro_f1, weighted_f1=macro_f1, examples=185,
+                   per_intent={"inform": {"f1": macro_f1}, "greet": {"f1": 1.0}})
+
+
+@pytest.fixture
+def fake_run(store: ModelStore, monkeypatch: pytest.MonkeyPatch):
+    """A Run whose training makes d.tar.gz and whose evaluation returns the given scores per model."""
+    def make(scores: dict[str, Metrics], rasa: FakeRasa) -> Run:
+        monkeypatch.setattr(retrain, "evaluate_model", lambda model: scores[model.name])
+        run = Run("r1", store=store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
+        monkeypatch.setattr(run, "train", lambda: fake_model(store.candidates, "d.tar.gz"))
+        return run
+    return make
+
+
+def test_a_better_candidate_goes_live_and_the_previous_stays_for_rollback(store: ModelStore, fake_run) -> None:
+    rasa = FakeRasa(live="c.tar.gz")
+    status = fake_run({"c.tar.gz": metrics(0.95, 0.94), "d.tar.gz": metrics(0.97, 0.96)}, rasa).execute()
+    assert status["state"] == "accepted" and status["loaded"] and status["percent"] == 100.0
+    assert status["before"] == {"accuracy": 0.95, "macro_f1": 0.94}
+    assert status["after"] == {"accuracy": 0.97, "macro_f1": 0.96}
+    assert status["changes"] == [{"intent": "inform", "before": 0.94, "after": 0.96}]
+    assert rasa.loads == ["d.tar.gz"]
+    assert names(store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
+    assert json.loads((runs.runs_dir() / "r1.json").read_text())["state"] == "accepted"
+    assert status["finished_at"] and "eval_live_s" in status["timings"]
+
+
+def test_a_worse_candidate_is_rejected_and_the_live_model_stays(store: ModelStore, fake_run) -> None:
+    rasa = FakeRasa(live="c.tar.gz")
+    status = fake_run({"c.tar.gz": metrics(0.96, 0.96), "d.tar.gz": metrics(0.90, 0.96)}, rasa).execute()
+    assert status["state"] == "rejected" and "accuracy 0.900 < 0.960" in status["reason"]
+    assert rasa.loads == [] and rasa.live == "c.tar.gz"
+    assert store.newest().name == "c.tar.gz" and (store.rejected / "d.tar.gz").exists()
+
+
+def test_without_rasa_the_candidate_is_compared_with_the_newest_and_installed(store: ModelStore, fake_run) -> None:
+    status = fake_run({"c.tar.gz": metrics(0.96, 0.96), "d.tar.gz": metrics(0.96, 0.96)}, FakeRasa(None)).execute()
+    assert status["state"] == "accepted" and status["live_model"] == "c.tar.gz" and not status["loaded"]
+    assert store.newest().name == "d.tar.gz"
+
+
+def test_a_candidate_rasa_cannot_load_is_taken_out_again(store: ModelStore, fake_run) -> None:
+    rasa = FakeRasa(live="c.tar.gz")
+    rasa.fail = True
+    status = fake_run({"c.tar.gz": metrics(0.96, 0.96), "d.tar.gz": metrics(0.97, 0.97)}, rasa).execute()
+    assert status["state"] == "failed" and "PUT /model" in status["error"]
+    assert store.newest().name == "c.tar.gz"  # the newest model is still the live one
+    assert (store.rejected / "d.tar.gz").exists()
