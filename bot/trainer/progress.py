@@ -53,6 +53,8 @@ def parse(log_text: str, components: list[str]) -> Progress:
             current = None
     if current is None and finished == 0:
         return Progress(0.0, "validating the training data")
+    if current is None and finished >= len(components):
+        return Progress(99.0, "saving the model")
     phase = f"{finished} of {len(components)} components trained"
     if current is not None:
         epochs = [m.groups() for m in EPOCH.finditer(log_text, current_start)]

@@ -77,7 +77,7 @@ def test_epoch_bars_of_a_finished_component_do_not_count_for_the_next() -> None:
 
 def test_progress_is_complete_only_when_the_model_is_saved() -> None:
     log = "".join(f"{HOOK}Finished training component '{c}'.\n" for c in COMPONENTS)
-    assert progress.parse(log, COMPONENTS).percent == 99.0
+    assert progress.parse(log, COMPONENTS) == progress.Progress(99.0, "saving the model")
     saved = log + "Your Rasa model is trained and saved at 'models/candidates/x.tar.gz'.\n"
     assert progress.parse(saved, COMPONENTS) == progress.Progress(100.0, "model saved")
 
