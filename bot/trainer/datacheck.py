@@ -265,10 +265,12 @@ def _is_retrieval_intent_note(message: str, retrieval_intents: set[str]) -> bool
 
 
 def check_rasa_validate(root: Path, retrieval_intents: set[str], timeout: float = 900) -> list[Finding]:
-    """Run `rasa data validate --fail-on-warnings`; its failure is an error and its other warnings are shown.
+    """Run `rasa data validate --fail-on-warnings`; its failure and every warning it prints are errors.
 
-    Rasa warns that a retrieval intent (faq) is "duplicated across domain files" because the domain lists it and
-    the responses define faq/* too; the validator does not count that note, and neither do we.
+    Rasa 3.6's validator exits 0 on some warnings despite --fail-on-warnings (e.g. "The intent 'x' is not used
+    in any story or rule"), so its printed warnings count, not only its exit code. Rasa also warns that a
+    retrieval intent (faq) is "duplicated across domain files" because the domain lists it and the responses
+    define faq/* too; the validator does not count that note, and neither do we.
     """
     command = [sys.executable, "-m", "rasa", *RASA_VALIDATE]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -279,7 +281,7 @@ def check_rasa_validate(root: Path, retrieval_intents: set[str], timeout: float 
         details = messages or _ANSI.sub("", output).strip().splitlines()[-5:]
         shown = "\n".join(details[:MAX_SHOWN])
         return [Finding("rasa", "error", f"exited with {result.returncode}:\n{shown}")]
-    return [Finding("rasa", "warning", message) for message in messages]
+    return [Finding("rasa", "error", message) for message in messages]
 
 
 def run_checks(root: Path, *, rasa: bool = True) -> tuple[list[Finding], str]:

@@ -195,3 +195,15 @@ def test_rasa_validate_failure_is_an_error(planted: Path) -> None:
     assert "exited with 1" in findings[0].message
     assert "lonely" in findings[0].message  # an intent missing from the domain
     assert "duplicated intents" not in findings[0].message
+
+
+def test_an_intent_without_a_rule_is_an_error_although_rasa_exits_0(tmp_path: Path) -> None:
+    """Rasa 3.6 prints this warning yet exits 0 under --fail-on-warnings; the check must not let it pass."""
+    from bot.trainer.nlu_files import add_example
+
+    _copy_project(tmp_path)
+    add_example(tmp_path, intent="ask_invoice", text="能开发票吗")
+    findings = check_rasa_validate(tmp_path, {"faq"})
+    assert [(f.severity, "ask_invoice" in f.message and "not used in any story" in f.message) for f in findings] == [
+        ("error", True)
+    ]
