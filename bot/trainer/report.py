@@ -33,6 +33,10 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _grade(f1: float) -> str:
+    return "bad" if f1 < 0.8 else "warn" if f1 < 0.95 else ""
+
+
 def _row(cells: list[str], cls: str = "") -> str:
     attr = f' class="{cls}"' if cls else ""
     return f"<tr{attr}>" + "".join(cells) + "</tr>"
@@ -54,16 +58,20 @@ def _intents(held_in: Metrics, cv: Metrics | None) -> str:
     confused: dict[str, list[str]] = {}
     for c in held_in.confusions:
         confused.setdefault(c.expected, []).append(f"{c.predicted} ×{c.count}")
+    def cv_f1(name: str) -> float | None:
+        return cv.per_intent.get(name, {}).get("f1") if cv else None
+
     rows = []
-    for name, v in sorted(held_in.per_intent.items(), key=lambda kv: (kv[1]["f1"], kv[0])):
+    # ties on the held-in set (most intents score 1.00 there) are broken by cross-validation
+    for name, v in sorted(held_in.per_intent.items(), key=lambda kv: (kv[1]["f1"], cv_f1(kv[0]) or 0, kv[0])):
         cells = [f"<td>{escape(name)}</td>", f'<td class="num">{v["support"]}</td>',
                  f'<td class="num">{v["precision"]:.2f}</td>', f'<td class="num">{v["recall"]:.2f}</td>',
                  f'<td class="num">{v["f1"]:.2f}</td>']
         if cv:
-            cv_f1 = cv.per_intent.get(name, {}).get("f1")
-            cells.append(f'<td class="num">{"" if cv_f1 is None else f"{cv_f1:.2f}"}</td>')
+            f1 = cv_f1(name)
+            cells.append("<td></td>" if f1 is None else f'<td class="num {_grade(f1)}">{f1:.2f}</td>')
         cells.append(f"<td>{escape(', '.join(confused.get(name, [])))}</td>")
-        rows.append(_row(cells, "bad" if v["f1"] < 0.8 else "warn" if v["f1"] < 0.95 else ""))
+        rows.append(_row(cells, _grade(v["f1"])))
     return "<table>" + head + "".join(rows) + "</table>"
 
 
