@@ -44,7 +44,7 @@ class FakeRasa:
         return 0.1
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def runs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Status files, logs and the lock under tmp, never the real var/retrain."""
     folder = tmp_path / "retrain"
@@ -54,7 +54,7 @@ def runs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ModelStore:
+def model_store(tmp_path: Path) -> ModelStore:
     """models/ with three installed models, the newest (c) live."""
     root = tmp_path / "models"
     for age, name in ((300, "a.tar.gz"), (200, "b.tar.gz"), (100, "c.tar.gz")):

@@ -29,7 +29,7 @@ from tests.e2e.conftest import Conversation, buttons_of, text_of
 from tests.e2e.stack import Stack
 from tests.trainer.conftest import REAL_MODELS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("runs_in_tmp")]
 
 
 @pytest.fixture

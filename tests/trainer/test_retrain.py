@@ -15,6 +15,8 @@ from bot.trainer.model_files import ModelStore, NoPreviousModel
 from bot.trainer.retrain import Run, decide
 from tests.trainer.conftest import FakeRasa, fake_model
 
+pytestmark = pytest.mark.usefixtures("runs_in_tmp")
+
 # -- decision rule ------------------------------------------------------------------------------------------
 
 LIVE = {"accuracy": 0.962, "macro_f1": 0.961}
@@ -94,40 +96,40 @@ def names(paths: list[Path]) -> list[str]:
     return [p.name for p in paths]
 
 
-def test_install_makes_the_candidate_the_newest_and_prune_keeps_three(store: ModelStore) -> None:
-    candidate = fake_model(store.candidates, "d.tar.gz", age_s=1000)  # older file time than every live model
-    installed = store.install(candidate)
-    assert store.newest() == installed and not candidate.exists()
-    assert names(store.prune(live="d.tar.gz")) == ["a.tar.gz"]
-    assert names(store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
+def test_install_makes_the_candidate_the_newest_and_prune_keeps_three(model_store: ModelStore) -> None:
+    candidate = fake_model(model_store.candidates, "d.tar.gz", age_s=1000)  # older file time than every live model
+    installed = model_store.install(candidate)
+    assert model_store.newest() == installed and not candidate.exists()
+    assert names(model_store.prune(live="d.tar.gz")) == ["a.tar.gz"]
+    assert names(model_store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
 
 
-def test_prune_never_deletes_the_live_model(store: ModelStore) -> None:
-    fake_model(store.root, "d.tar.gz", age_s=50)
-    store.prune(live="a.tar.gz")  # a Rasa still running on the oldest model
-    assert names(store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz", "a.tar.gz"]
+def test_prune_never_deletes_the_live_model(model_store: ModelStore) -> None:
+    fake_model(model_store.root, "d.tar.gz", age_s=50)
+    model_store.prune(live="a.tar.gz")  # a Rasa still running on the oldest model
+    assert names(model_store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz", "a.tar.gz"]
 
 
-def test_rejected_models_leave_models_and_are_kept_for_inspection(store: ModelStore) -> None:
+def test_rejected_models_leave_models_and_are_kept_for_inspection(model_store: ModelStore) -> None:
     for i in range(5):
-        store.reject(fake_model(store.candidates, f"cand{i}.tar.gz", age_s=100 - i))
-    assert store.newest().name == "c.tar.gz"
-    assert names(sorted(store.rejected.iterdir())) == ["cand2.tar.gz", "cand3.tar.gz", "cand4.tar.gz"]
+        model_store.reject(fake_model(model_store.candidates, f"cand{i}.tar.gz", age_s=100 - i))
+    assert model_store.newest().name == "c.tar.gz"
+    assert names(sorted(model_store.rejected.iterdir())) == ["cand2.tar.gz", "cand3.tar.gz", "cand4.tar.gz"]
 
 
-def test_rollback_loads_the_previous_model_and_moves_the_current_out(store: ModelStore) -> None:
+def test_rollback_loads_the_previous_model_and_moves_the_current_out(model_store: ModelStore) -> None:
     rasa = FakeRasa(live="c.tar.gz")
-    result = retrain.rollback(store=store, rasa=rasa)
+    result = retrain.rollback(store=model_store, rasa=rasa)
     assert result["live_model"] == "b.tar.gz" and result["removed"] == "c.tar.gz" and result["loaded"]
     assert rasa.loads == ["b.tar.gz"]
-    assert store.newest().name == "b.tar.gz"  # a restarted Rasa loads the same model
-    assert (store.rejected / "c.tar.gz").exists()
+    assert model_store.newest().name == "b.tar.gz"  # a restarted Rasa loads the same model
+    assert (model_store.rejected / "c.tar.gz").exists()
 
 
-def test_rollback_without_rasa_only_changes_the_folder(store: ModelStore) -> None:
-    result = retrain.rollback(store=store, rasa=FakeRasa(live=None))
+def test_rollback_without_rasa_only_changes_the_folder(model_store: ModelStore) -> None:
+    result = retrain.rollback(store=model_store, rasa=FakeRasa(live=None))
     assert result == {"live_model": "b.tar.gz", "removed": "c.tar.gz", "loaded": False, "load_s": None}
-    assert names(store.installed()) == ["b.tar.gz", "a.tar.gz"]
+    assert names(model_store.installed()) == ["b.tar.gz", "a.tar.gz"]
 
 
 def test_rollback_needs_a_previous_model(tmp_path: Path) -> None:
@@ -137,23 +139,23 @@ def test_rollback_needs_a_previous_model(tmp_path: Path) -> None:
         retrain.rollback(store=only, rasa=FakeRasa(live="a.tar.gz"))
 
 
-def test_a_failed_load_during_rollback_changes_nothing(store: ModelStore) -> None:
+def test_a_failed_load_during_rollback_changes_nothing(model_store: ModelStore) -> None:
     rasa = FakeRasa(live="c.tar.gz")
     rasa.fail = True
     with pytest.raises(retrain.ReloadFailed):
-        retrain.rollback(store=store, rasa=rasa)
-    assert names(store.installed()) == ["c.tar.gz", "b.tar.gz", "a.tar.gz"]
+        retrain.rollback(store=model_store, rasa=rasa)
+    assert names(model_store.installed()) == ["c.tar.gz", "b.tar.gz", "a.tar.gz"]
 
 
 # -- status files and the lock ------------------------------------------------------------------------------
 
-def test_one_run_at_a_time(store: ModelStore) -> None:
+def test_one_run_at_a_time(model_store: ModelStore) -> None:
     fd = runs.acquire_lock()
     try:
         with pytest.raises(runs.RetrainBusy):
             retrain.start_retrain()
         with pytest.raises(runs.RetrainBusy):
-            retrain.rollback(store=store, rasa=FakeRasa(live="c.tar.gz"))
+            retrain.rollback(store=model_store, rasa=FakeRasa(live="c.tar.gz"))
     finally:
         os.close(fd)
     assert not runs.lock_is_held()
@@ -184,17 +186,17 @@ def metrics(accuracy: float, macro_f1: float) -> Metrics:
 
 
 @pytest.fixture
-def fake_run(store: ModelStore, monkeypatch: pytest.MonkeyPatch):
+def fake_run(model_store: ModelStore, monkeypatch: pytest.MonkeyPatch):
     """A Run whose training makes d.tar.gz and whose evaluation returns the given scores per model."""
     def make(scores: dict[str, Metrics], rasa: FakeRasa) -> Run:
         monkeypatch.setattr(retrain, "evaluate_model", lambda model: scores[model.name])
-        run = Run("r1", store=store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
-        monkeypatch.setattr(run, "train", lambda: fake_model(store.candidates, "d.tar.gz"))
+        run = Run("r1", store=model_store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
+        monkeypatch.setattr(run, "train", lambda: fake_model(model_store.candidates, "d.tar.gz"))
         return run
     return make
 
 
-def test_a_better_candidate_goes_live_and_the_previous_stays_for_rollback(store: ModelStore, fake_run) -> None:
+def test_a_better_candidate_goes_live_and_the_previous_stays_for_rollback(model_store: ModelStore, fake_run) -> None:
     rasa = FakeRasa(live="c.tar.gz")
     status = fake_run({"c.tar.gz": metrics(0.95, 0.94), "d.tar.gz": metrics(0.97, 0.96)}, rasa).execute()
     assert status["state"] == "accepted" and status["loaded"] and status["percent"] == 100.0
@@ -202,29 +204,29 @@ def test_a_better_candidate_goes_live_and_the_previous_stays_for_rollback(store:
     assert status["after"] == {"accuracy": 0.97, "macro_f1": 0.96}
     assert status["changes"] == [{"intent": "inform", "before": 0.94, "after": 0.96}]
     assert rasa.loads == ["d.tar.gz"]
-    assert names(store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
+    assert names(model_store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
     assert json.loads((runs.runs_dir() / "r1.json").read_text())["state"] == "accepted"
     assert status["finished_at"] and "eval_live_s" in status["timings"]
 
 
-def test_a_worse_candidate_is_rejected_and_the_live_model_stays(store: ModelStore, fake_run) -> None:
+def test_a_worse_candidate_is_rejected_and_the_live_model_stays(model_store: ModelStore, fake_run) -> None:
     rasa = FakeRasa(live="c.tar.gz")
     status = fake_run({"c.tar.gz": metrics(0.96, 0.96), "d.tar.gz": metrics(0.90, 0.96)}, rasa).execute()
     assert status["state"] == "rejected" and "accuracy 0.900 < 0.960" in status["reason"]
     assert rasa.loads == [] and rasa.live == "c.tar.gz"
-    assert store.newest().name == "c.tar.gz" and (store.rejected / "d.tar.gz").exists()
+    assert model_store.newest().name == "c.tar.gz" and (model_store.rejected / "d.tar.gz").exists()
 
 
-def test_without_rasa_the_candidate_is_compared_with_the_newest_and_installed(store: ModelStore, fake_run) -> None:
+def test_without_rasa_the_candidate_is_compared_with_the_newest(model_store: ModelStore, fake_run) -> None:
     status = fake_run({"c.tar.gz": metrics(0.96, 0.96), "d.tar.gz": metrics(0.96, 0.96)}, FakeRasa(None)).execute()
     assert status["state"] == "accepted" and status["live_model"] == "c.tar.gz" and not status["loaded"]
-    assert store.newest().name == "d.tar.gz"
+    assert model_store.newest().name == "d.tar.gz"
 
 
-def test_a_candidate_rasa_cannot_load_is_taken_out_again(store: ModelStore, fake_run) -> None:
+def test_a_candidate_rasa_cannot_load_is_taken_out_again(model_store: ModelStore, fake_run) -> None:
     rasa = FakeRasa(live="c.tar.gz")
     rasa.fail = True
     status = fake_run({"c.tar.gz": metrics(0.96, 0.96), "d.tar.gz": metrics(0.97, 0.97)}, rasa).execute()
     assert status["state"] == "failed" and "PUT /model" in status["error"]
-    assert store.newest().name == "c.tar.gz"  # the newest model is still the live one
-    assert (store.rejected / "d.tar.gz").exists()
+    assert model_store.newest().name == "c.tar.gz"  # the newest model is still the live one
+    assert (model_store.rejected / "d.tar.gz").exists()
