@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 
 from bot.db import make_engine
 from bot.migrate import upgrade_to_head
+from bot.settings import ROOT
+from tests.e2e.stack import Stack
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -64,3 +66,19 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real processes (Redis, refunds, actions, Rasa, gateway), started once for the whole run: Rasa
+    takes about a minute to load. Used by tests/e2e and by the hot-reload tests in tests/trainer."""
+    if not list((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run bin/setup first (bin/test does)")
+    workdir = tmp_path_factory.mktemp("stack")
+    running = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'e2e.sqlite3'}")
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        print(f"\ne2e process logs: {workdir / 'logs'}")

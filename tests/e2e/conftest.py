@@ -1,37 +1,18 @@
-"""One running stack for all end-to-end tests: starting Rasa costs about a minute."""
+"""Helpers for the end-to-end tests; the `stack` fixture itself is in tests/conftest.py (shared with tests/trainer)."""
 
 from __future__ import annotations
 
 import io
 import random
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 
 from bot.db import make_engine
 from bot.evidence.service import store_photo
 from tests.e2e.stack import Stack
-
-MODELS = Path(__file__).resolve().parents[2] / "models"
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not list(MODELS.glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run bin/setup first (bin/test does)")
-    workdir = tmp_path_factory.mktemp("stack")
-    running = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'e2e.sqlite3'}")
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        print(f"\ne2e process logs: {workdir / 'logs'}")
 
 
 def photo_bytes(seed: int) -> bytes:

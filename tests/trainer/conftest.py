@@ -1,5 +1,5 @@
 """Fixtures for the trainer tests: a model folder on tmp dirs with fake model files, a fake Rasa, run files under
-tmp, and (for the hot-reload tests) the real stack of tests/e2e."""
+tmp. The hot-reload tests use the session's real `stack` from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from bot.trainer import runs
 from bot.trainer.model_files import ModelStore
 from bot.trainer.reload import ReloadFailed
-from tests.e2e.conftest import stack  # noqa: F401  (the session's real processes, for test_hot_reload)
 
 REAL_MODELS = Path(__file__).resolve().parents[2] / "models"
 
