@@ -1,12 +1,17 @@
 // Agent console: queue with reasons and waiting time, claim, live transcript with photo thumbnails,
 // order lines, refunds with risk reasons, approve/reject, reply, release.
 import { T } from "/static/strings.js";
-import { makeApi, follow, el, yuan, toast } from "/static/api.js";
+import { follow, el, yuan, toast } from "/static/api.js";
+import { staffLogin } from "/static/staff.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: localStorage.getItem("agentToken") || "", me: null, cid: null, lastSeq: 0,
+const state = { me: null, cid: null, lastSeq: 0,
   seen: new Set(), stream: null, queueStream: null };
-const api = makeApi(() => state.token);
+const login = staffLogin({
+  storageKey: "agentToken", role: "agent", subject: "a1", demoButton: "demo-agent", demoLabel: T.demoAgent,
+  tokenHint: T.agentToken, whoami: async (api) => (await api.get("/api/agent/me")).agent_id, onEnter: enter,
+});
+const api = login.api;
 
 function waited(seconds) {
   return seconds < 60 ? `${seconds}${T.seconds}` : `${Math.floor(seconds / 60)}${T.minutes}${seconds % 60}${T.seconds}`;
@@ -15,7 +20,6 @@ function waited(seconds) {
 async function init() {
   $("title").textContent = T.consoleTitle;
   $("login-title").textContent = T.consoleTitle;
-  $("token-input").placeholder = T.agentToken;
   $("queue-title").textContent = T.queue;
   $("mine-title").textContent = T.mine;
   $("claim-btn").textContent = T.claim;
@@ -24,31 +28,15 @@ async function init() {
   $("reply-btn").textContent = T.reply;
   $("logout").textContent = T.logout;
   $("placeholder").textContent = T.pickConversation;
-  const config = await fetch("/api/config").then((r) => r.json()).catch(() => ({ demo: false }));
-  if (config.demo) {
-    $("demo-agent").hidden = false;
-    $("demo-agent").textContent = T.demoAgent;
-  }
-  if (state.token) await enter();
+  await login.start();
 }
 
-async function enter() {
-  try {
-    state.me = (await api.get("/api/agent/me")).agent_id;
-  } catch (err) {
-    localStorage.removeItem("agentToken");
-    state.token = "";
-    toast(err.message);
-    return;
-  }
-  $("me").textContent = state.me;
-  $("login-screen").hidden = true;
-  $("console").hidden = false;
-  $("logout").hidden = false;
+async function enter(me) {
+  state.me = me;
   await refreshQueue();
   if (state.queueStream) state.queueStream.abort();
   state.queueStream = new AbortController();
-  follow("/api/agent/stream", () => state.token, { signal: state.queueStream.signal,
+  follow("/api/agent/stream", login.token, { signal: state.queueStream.signal,
     onEvent: () => refreshQueue() });
   setInterval(refreshQueue, 10000);
 }
@@ -67,7 +55,7 @@ async function refreshQueue() {
     const [queue, mine] = await Promise.all([api.get("/api/agent/queue"), api.get("/api/agent/mine")]);
     $("queue").replaceChildren(...(queue.length ? queue.map(queueItem) : [el("div", { class: "empty" }, T.emptyQueue)]));
     $("mine").replaceChildren(...mine.map(queueItem));
-  } catch (err) { if (err.status === 401) logout(); }
+  } catch (err) { if (err.status === 401) login.logout(); }
 }
 
 async function select(cid) {
@@ -77,7 +65,7 @@ async function select(cid) {
   $("messages").replaceChildren();
   if (state.stream) state.stream.abort();
   state.stream = new AbortController();
-  follow(`/api/agent/conversations/${cid}/stream`, () => state.token, { signal: state.stream.signal,
+  follow(`/api/agent/conversations/${cid}/stream`, login.token, { signal: state.stream.signal,
     lastSeq: () => state.lastSeq, onEvent: (event, msg) => { if (event === "message") addMessages([msg]); } });
   await loadDetail();
   refreshQueue();
@@ -166,11 +154,6 @@ async function decide(rid, action, reason) {
   } catch (err) { toast(err.message); }
 }
 
-function logout() {
-  localStorage.removeItem("agentToken");
-  location.reload();
-}
-
 $("claim-btn").addEventListener("click", async () => {
   try { await api.post(`/api/agent/conversations/${state.cid}/claim`); } catch (err) { toast(err.message); }
   await loadDetail();
@@ -189,20 +172,4 @@ $("reply-form").addEventListener("submit", async (e) => {
   try { addMessages((await api.post(`/api/agent/conversations/${state.cid}/messages`, { text })).messages); }
   catch (err) { toast(err.message); }
 });
-$("logout").addEventListener("click", logout);
-$("demo-agent").addEventListener("click", async () => {
-  const resp = await fetch("/api/demo/token", { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ role: "agent", subject: "a1" }) });
-  if (!resp.ok) return toast(T.agentToken);
-  state.token = (await resp.json()).token;
-  localStorage.setItem("agentToken", state.token);
-  enter();
-});
-$("token-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  state.token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
-  localStorage.setItem("agentToken", state.token);
-  enter();
-});
-
 init();

@@ -1,19 +1,23 @@
 // Trainer page: the NLU inbox (most frequent first), labelling with intent and entity spans,
 // dismiss, and the model panel (retrain with progress, before/after numbers, rollback, report).
 import { T } from "/static/strings.js";
-import { makeApi, el, toast } from "/static/api.js";
+import { el, toast } from "/static/api.js";
+import { staffLogin } from "/static/staff.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: localStorage.getItem("trainerToken") || "", me: null, days: 7, status: "open",
+const state = { me: null, days: 7, status: "open",
   items: [], current: null, intents: [], entityTypes: [], spans: [], pick: null, run: null, poll: null };
-const api = makeApi(() => state.token);
+const login = staffLogin({
+  storageKey: "trainerToken", role: "trainer", subject: "t1", demoButton: "demo-trainer", demoLabel: T.demoTrainer,
+  tokenHint: T.trainerToken, whoami: async (api) => (await api.get("/api/trainer/me")).trainer_id, onEnter: enter,
+});
+const api = login.api;
 const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)}%`);
 
 async function init() {
   document.title = T.trainerTitle;
   $("title").textContent = T.trainerTitle;
   $("login-title").textContent = T.trainerTitle;
-  $("token-input").placeholder = T.trainerToken;
   $("token-btn").textContent = T.login;
   $("logout").textContent = T.logout;
   $("placeholder").textContent = T.pickItem;
@@ -24,27 +28,11 @@ async function init() {
   $("report-btn").textContent = T.report;
   $("report-hint").textContent = T.reportHint;
   $("period").replaceChildren(...[7, 30, 0].map((d) => el("option", { value: d }, T.periods[d])));
-  const config = await fetch("/api/config").then((r) => r.json()).catch(() => ({ demo: false }));
-  if (config.demo) {
-    $("demo-trainer").hidden = false;
-    $("demo-trainer").textContent = T.demoTrainer;
-  }
-  if (state.token) await enter();
+  await login.start();
 }
 
-async function enter() {
-  try {
-    state.me = (await api.get("/api/trainer/me")).trainer_id;
-  } catch (err) {
-    localStorage.removeItem("trainerToken");
-    state.token = "";
-    toast(err.message);
-    return;
-  }
-  $("me").textContent = state.me;
-  $("login-screen").hidden = true;
-  $("console").hidden = false;
-  $("logout").hidden = false;
+async function enter(me) {
+  state.me = me;
   const meta = await api.get("/api/trainer/intents");
   state.intents = meta.intents;
   state.entityTypes = meta.entities;
@@ -246,7 +234,7 @@ $("rollback-btn").addEventListener("click", async () => {
 });
 $("report-btn").addEventListener("click", async () => {
   const win = window.open("", "_blank");
-  const resp = await fetch("/api/trainer/report", { headers: { Authorization: `Bearer ${state.token}` } });
+  const resp = await fetch("/api/trainer/report", { headers: { Authorization: `Bearer ${login.token()}` } });
   if (!resp.ok) {
     if (win) win.close();
     const body = await resp.json().catch(() => ({}));
@@ -256,25 +244,5 @@ $("report-btn").addEventListener("click", async () => {
   if (win) win.location = url; else location.href = url;
 });
 $("period").addEventListener("change", (e) => { state.days = Number(e.target.value); refreshInbox(); });
-
-function logout() {
-  localStorage.removeItem("trainerToken");
-  location.reload();
-}
-$("logout").addEventListener("click", logout);
-$("demo-trainer").addEventListener("click", async () => {
-  const resp = await fetch("/api/demo/token", { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ role: "trainer", subject: "t1" }) });
-  if (!resp.ok) return toast(T.trainerToken);
-  state.token = (await resp.json()).token;
-  localStorage.setItem("trainerToken", state.token);
-  enter();
-});
-$("token-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  state.token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");
-  localStorage.setItem("trainerToken", state.token);
-  enter();
-});
 
 init();
