@@ -6,12 +6,16 @@ POST /webhooks/trusted/webhook with header X-Channel-Secret; see docs/architectu
 from __future__ import annotations
 
 import asyncio
+import copy
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -85,6 +89,7 @@ class TrustedInput(InputChannel):
 
     def __init__(self, secret: str | None = None) -> None:
         self._secret = secret
+        self._loading = asyncio.Lock()
 
     @classmethod
     def name(cls) -> str:
@@ -145,6 +150,41 @@ class TrustedInput(InputChannel):
             body["nlu"] = await self._understanding(request, inbound)
         return response.json(body)
 
+    async def _load_model(self, request: Request) -> HTTPResponse:
+        """Hot reload without a pause: build the new agent in a worker thread, then swap it in.
+
+        Rasa's own PUT /model loads on the event loop, so every conversation waits 30-40 s. Here the old
+        agent keeps answering while the new one loads; messages already being handled finish on the old
+        one. The new agent shares the tracker store (Redis) and lock store, so conversations carry on.
+        """
+        if not secret_matches(request.headers.get(SECRET_HEADER), self.secret):
+            raise ChannelError(401, "bad_channel_secret", "missing or wrong X-Channel-Secret")
+        body = decode_body(request.body)
+        model = Path(str(body.get("model_file") or "")) if isinstance(body, dict) else Path()
+        if not model.is_absolute() or not model.name.endswith(".tar.gz") or not model.is_file():
+            raise ChannelError(422, "bad_model_file", "model_file must be the absolute path of a .tar.gz model")
+        current = getattr(request.app.ctx, "agent", None)
+        if current is None:
+            raise ChannelError(503, "bot_not_ready", "the bot has not loaded yet")
+        # The new agent sets its (new) domain on its tracker store while loading: give it its own store
+        # object over the same Redis, so the old agent keeps reading trackers with the old domain meanwhile.
+        store = copy.copy(getattr(current.tracker_store, "_tracker_store", current.tracker_store))
+        async with self._loading:
+            started = time.monotonic()
+            loop = asyncio.get_running_loop()
+            try:
+                new = await loop.run_in_executor(None, lambda: Agent.load(
+                    model, tracker_store=store, lock_store=current.lock_store,
+                    action_endpoint=current.action_endpoint, model_server=current.model_server,
+                    remote_storage=current.remote_storage, http_interpreter=current.http_interpreter))
+            except Exception as exc:
+                log.exception("trusted channel: could not load %s", model)
+                raise ChannelError(500, "model_load_failed", f"could not load {model.name}: {exc}") from exc
+            request.app.ctx.agent = new
+        seconds = round(time.monotonic() - started, 1)
+        log.info("trusted channel: model %s is live (loaded in %ss beside the old one)", new.model_name, seconds)
+        return response.json({"model_file": new.model_name, "load_s": seconds})
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("trusted_webhook", __name__)
 
@@ -152,6 +192,13 @@ class TrustedInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 return await self._handle(request, on_new_message)
+            except ChannelError as exc:
+                return response.json(exc.as_json(), status=exc.status)
+
+        @webhook.route("/model", methods=["POST"])
+        async def load_model(request: Request) -> HTTPResponse:
+            try:
+                return await self._load_model(request)
             except ChannelError as exc:
                 return response.json(exc.as_json(), status=exc.status)
 

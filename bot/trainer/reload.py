@@ -1,8 +1,9 @@
-"""Hot reload through Rasa's own HTTP API (token-protected): which model is live, and load another one.
+"""Hot reload: which model Rasa serves (its token-protected /status), and load another one.
 
-`PUT /model` builds a new agent with the same endpoints (Redis tracker store) and keeps the lock store, so
-conversations continue on the new model where they were. Loading blocks Rasa's event loop for a few seconds;
-messages sent meanwhile wait and are answered afterwards.
+Loading goes through the trusted channel's `/webhooks/trusted/model` (channel secret), which builds the new
+agent in a worker thread beside the old one and swaps it in, sharing the Redis tracker store and the lock
+store: conversations carry on where they were and keep being answered during the load. (Rasa's own
+`PUT /model` loads on its event loop and holds every answer for the 30-40 s a load takes.)
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ class ReloadFailed(RuntimeError):
 @dataclass(frozen=True)
 class RasaServer:
     url: str
-    token: str
+    token: str  # Rasa's API token (/status)
+    secret: str  # the trusted channel's secret (loading)
 
     @classmethod
     def from_settings(cls) -> RasaServer:
         settings = get_settings()
-        return cls(settings.rasa_url, settings.rasa_api_token)
+        return cls(settings.rasa_url, settings.rasa_api_token, settings.channel_secret)
 
     def live_model(self, timeout: float = 5.0) -> str | None:
         """The file name of the loaded model, or None when Rasa does not answer or has no model."""
@@ -46,12 +48,12 @@ class RasaServer:
         """Load `model` (a path local to the Rasa server), confirm with /status; return the seconds it took."""
         started = time.monotonic()
         try:
-            resp = httpx.put(f"{self.url}/model", params={"token": self.token},
-                             json={"model_file": str(model.resolve())}, timeout=LOAD_TIMEOUT)
+            resp = httpx.post(f"{self.url}/webhooks/trusted/model", headers={"X-Channel-Secret": self.secret},
+                              json={"model_file": str(model.resolve())}, timeout=LOAD_TIMEOUT)
         except httpx.HTTPError as exc:
-            raise ReloadFailed(f"PUT /model failed: {exc!r}") from exc
-        if resp.status_code != 204:
-            raise ReloadFailed(f"PUT /model answered {resp.status_code}: {resp.text[:300]}")
+            raise ReloadFailed(f"loading {model.name} failed: {exc!r}") from exc
+        if resp.status_code != 200:
+            raise ReloadFailed(f"loading {model.name} answered {resp.status_code}: {resp.text[:300]}")
         live = self.live_model(timeout=30)
         if live != model.name:
             raise ReloadFailed(f"after loading {model.name} Rasa reports {live!r}")
