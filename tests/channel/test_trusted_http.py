@@ -254,3 +254,17 @@ def test_the_parse_summary_keeps_what_trainers_need() -> None:
     assert [r["name"] for r in summary["ranking"]] == ["nlu_fallback", "intent_0", "intent_1", "intent_2", "intent_3"]
     assert summary["entities"] == [{"entity": "quantity", "value": 1, "start": 1, "end": 3}]
     assert summary["retrieval"] == {"intent": "faq/refund_time", "confidence": 0.9123}
+
+
+async def test_model_loading_needs_the_secret_and_an_existing_model_file(rasa, tmp_path) -> None:
+    url = "/webhooks/trusted/model"
+    model = tmp_path / "m.tar.gz"
+    wrong = await rasa.client.post(url, json={"model_file": str(model)}, headers={SECRET_HEADER: "nope"})
+    assert wrong.status_code == 401
+    for bad in ("models/m.tar.gz", str(model), str(tmp_path)):  # relative, missing, not a model
+        resp = await rasa.client.post(url, json={"model_file": bad}, headers={SECRET_HEADER: SECRET})
+        assert resp.status_code == 422 and resp.json()["code"] == "bad_model_file", bad
+    model.write_bytes(b"not a model archive")
+    broken = await rasa.client.post(url, json={"model_file": str(model)}, headers={SECRET_HEADER: SECRET})
+    assert broken.status_code == 500 and broken.json()["code"] == "model_load_failed"
+    assert (await rasa.post(_body(event="text", text="还在吗"))).status_code == 200  # the live agent still serves
