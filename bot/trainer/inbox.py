@@ -186,8 +186,11 @@ def item_dict(
     reasons = {r: int(n) for r, n in session.execute(reasons_q.group_by(InboxHit.reason))}
     recent = list(
         session.execute(
-            select(InboxHit).where(InboxHit.item_id == item.id).order_by(InboxHit.created_at.desc(), InboxHit.id.desc())
-        ).scalars().all()[:contexts]
+            select(InboxHit)
+            .where(InboxHit.item_id == item.id)
+            .order_by(InboxHit.created_at.desc(), InboxHit.id.desc())
+            .limit(contexts)
+        ).scalars()
     )
     latest = recent[0] if recent else None
     return {
