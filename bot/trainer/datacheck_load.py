@@ -45,9 +45,11 @@ class NluData:
 
 
 def normalise(text: str) -> str:
-    """The form two examples are compared in: NFKC, case-folded, without whitespace and trailing punctuation."""
-    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text).casefold())
-    return _TRAILING_PUNCTUATION.sub("", text) or text  # "？" or "👍" alone stay as they are
+    """The form two examples are compared in, by the data checks and by labelling (bot.trainer.nlu_files):
+    NFKC, case-folded, without whitespace, punctuation or trailing symbols (「杯子，裂了！👍」 = 「杯子裂了」)."""
+    folded = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text).casefold())
+    bare = "".join(c for c in folded if not unicodedata.category(c).startswith("P"))
+    return _TRAILING_PUNCTUATION.sub("", bare) or bare or folded  # "？" or "👍" alone stay as they are
 
 
 def nlu_files(root: Path, data_dir: str = "data") -> list[Path]:

@@ -27,6 +27,8 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import read_yaml
 
+from bot.trainer.datacheck_load import normalise
+
 NLU_DIR = Path("data/nlu")
 DOMAIN_FILE = Path("domain.yml")
 LOCK_FILE = Path("var/nlu.lock")  # var/ is gitignored
@@ -232,13 +234,6 @@ def _top_key(lines: list[str], key: str) -> int | None:
 
 
 # --- text, spans and rendering --------------------------------------------------------------------
-
-
-def _normalise(text: str) -> str:
-    """How duplicates are compared: NFKC, case folded, punctuation ignored, whitespace collapsed."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    bare = "".join(c for c in folded if not unicodedata.category(c).startswith("P"))
-    return " ".join((bare if bare.strip() else folded).split())
 
 
 def _collapse(text: str) -> tuple[str, list[int]]:
@@ -549,11 +544,11 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _refuse_duplicate(root: Path, plain: str, parsed: dict[Path, TrainingData]) -> None:
-    wanted = _normalise(plain)
+    wanted = normalise(plain)
     for path, data in parsed.items():
         for m in data.training_examples:
             text = m.get("text") or ""
-            if m.get_full_intent() and _normalise(text) == wanted:
+            if m.get_full_intent() and normalise(text) == wanted:
                 existing, file = m.get_full_intent(), _rel(root, path)
                 same = "" if text == plain else f" (as {text!r})"
                 raise LabelError(
