@@ -7,7 +7,6 @@ under the same intent and only records it, so a retry never writes twice and nev
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,6 @@ from bot.gateway.store import Database
 from bot.trainer import inbox, nlu_files
 
 log = logging.getLogger(__name__)
-_ANNOTATION = re.compile(r'\]\((\w+)[:)]|"entity"\s*:\s*"(\w+)"')
-
-
-def markable_entities(root: Path) -> list[str]:
-    """Entity types trainers mark by hand: those already annotated in data/nlu (today: item).
-
-    Quantities, order ids and amounts come from the rule patterns in data/entities/, not from
-    annotations; marking them in examples would teach DIET to extract them a second time.
-    """
-    found: set[str] = set()
-    for path in sorted((root / "data" / "nlu").glob("*.yml")):
-        for match in _ANNOTATION.finditer(path.read_text(encoding="utf-8")):
-            found.add(match.group(1) or match.group(2))
-    known = set(nlu_files.entity_types(root))
-    return sorted(found & known)
 
 
 async def label_item(

@@ -109,6 +109,21 @@ def entity_types(root: Path) -> list[str]:
     return [next(iter(e)) if isinstance(e, dict) else str(e) for e in entities]
 
 
+def marked_entity_types(root: Path) -> list[str]:
+    """The entity types trainers mark by hand: those annotated in data/nlu examples (today: item), domain order.
+
+    Quantities, order ids and amounts come from the rule patterns in data/entities/, not from annotations;
+    marking them in examples would teach DIET to extract them a second time.
+    """
+    marked = {
+        entity["entity"]
+        for path in _nlu_paths(root)
+        for message in _read(_read_text(root, path), _rel(root, path)).training_examples
+        for entity in message.get("entities") or []
+    }
+    return [name for name in entity_types(root) if name in marked]
+
+
 def _read_domain(root: Path) -> dict[str, Any]:
     path = root / DOMAIN_FILE
     if not path.is_file():

@@ -84,7 +84,7 @@ async def intents(gw: GatewayDep, _: TrainerDep) -> dict[str, list[str]]:
     root = gw.config.project_root
     return {
         "intents": await anyio.to_thread.run_sync(nlu_files.known_intents, root),
-        "entities": await anyio.to_thread.run_sync(labels.markable_entities, root),
+        "entities": await anyio.to_thread.run_sync(nlu_files.marked_entity_types, root),
     }
 
 
