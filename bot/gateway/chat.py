@@ -10,7 +10,7 @@ from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import publish_event, publish_messages
 from bot.gateway.models import HOLDER_BOT
-from bot.gateway.rasa import BotUnavailable
+from bot.gateway.rasa import BotAnswer, BotUnavailable
 from bot.gateway.transcript import NewMessage
 from bot.trainer import inbox
 
@@ -23,6 +23,11 @@ async def deliver(gw: Gateway, conversation_id: str, items: list[NewMessage]) ->
     saved = await gw.db.run(transcript.append_messages, conversation_id, items)
     await publish_messages(gw.redis, gw.keys.conversation_channel(conversation_id), saved)
     return saved
+
+
+def bot_messages(answer: BotAnswer) -> list[NewMessage]:
+    """The bot's replies as transcript messages (replies with neither text nor buttons are dropped)."""
+    return [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons]
 
 
 async def ask_bot(
@@ -38,9 +43,7 @@ async def ask_bot(
         answer = await gw.bot.send(
             shopper_id=conv["shopper_id"], conversation_id=conv["conversation_id"], event=event, **fields
         )
-        items = [
-            NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons
-        ]
+        items = bot_messages(answer)
         nlu = answer.nlu
     except BotUnavailable as exc:
         log.warning("bot unavailable for %s: %s", conv["conversation_id"], exc)
@@ -126,9 +129,7 @@ async def send_button(gw: Gateway, conv: dict[str, Any], payload: str) -> list[d
             event="button",
             payload=payload,
         )
-        bot_items = [
-            NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons
-        ]
+        bot_items = bot_messages(answer)
     except BotUnavailable:
         bot_items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
     return await deliver(gw, conv["conversation_id"], [shopper_msg, *bot_items])
