@@ -86,11 +86,7 @@ async def message_stream(
                 async for frame in catch_up():
                     yield frame
     finally:
-        try:
-            await pubsub.unsubscribe(channel)
-            await pubsub.close()
-        except Exception:
-            log.debug("pubsub close failed", exc_info=True)
+        await _close(pubsub, channel)
 
 
 async def event_stream(redis: Redis, channel: str, ping_seconds: float) -> AsyncIterator[str]:
@@ -111,8 +107,13 @@ async def event_stream(redis: Redis, channel: str, ping_seconds: float) -> Async
                 continue
             yield sse(data, event="queue")
     finally:
-        try:
-            await pubsub.unsubscribe(channel)
-            await pubsub.close()
-        except Exception:
-            log.debug("pubsub close failed", exc_info=True)
+        await _close(pubsub, channel)
+
+
+async def _close(pubsub: Any, channel: str) -> None:
+    """Leave the channel when a stream ends; a Redis that has gone away must not raise into the response."""
+    try:
+        await pubsub.unsubscribe(channel)
+        await pubsub.close()
+    except Exception:
+        log.debug("pubsub close failed", exc_info=True)
