@@ -26,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import read_yaml_file
 
+from bot.nlu.fingerprint import files_fingerprint
 from bot.nlu.numerals import NumeralTable
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,12 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
     def required_packages() -> list[str]:
         """Python packages this component needs."""
         return ["spacy", "jieba"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The rule files and the dictionary: editing them retrains the component."""
+        config = {**cls.get_default_config(), **config}
+        return files_fingerprint(config["patterns_path"], config["dictionary_path"])
 
     def __init__(
         self,
