@@ -27,6 +27,7 @@ from bot.trainer.datacheck_load import (
     jieba_dictionary_path,
     load_nlu,
     nlu_files,
+    nlu_normaliser,
     normalise,
 )
 
@@ -43,6 +44,8 @@ MAX_SHOWN = 12  # findings shown per check
 MAX_LISTED = 30  # words listed in one finding
 
 TEST_SET = "tests/nlu/test_nlu.yml"
+# Written blind and never trained on: a copy in data/nlu is an error, and only the training line is shown.
+UNSEEN_SET = "tests/nlu/unseen.yml"
 RASA_VALIDATE = ("data", "validate", "--fail-on-warnings", "--config", "config.yml", "--domain", "domain.yml",
                  "--data", "data")
 
@@ -67,6 +70,7 @@ CHECKS = (
     ("split", "lookup and synonym words jieba does not keep as one token"),
     ("unused", "synonyms and lookup entries that occur in no example"),
     ("leak", f"held-in test examples ({TEST_SET}) that are also training examples"),
+    ("unseen", f"training examples copied from the unseen set ({UNSEEN_SET})"),
 )
 
 
@@ -157,16 +161,20 @@ def check_counts(
 
 def check_alignment(data: NluData, segmenter: Segmenter) -> list[Finding]:
     """Entities whose start or end falls inside a jieba token: Rasa only warns in the training log and the
-    entity extractor learns a wrong span (the same test as rasa's check_correct_entity_annotations)."""
+    entity extractor learns a wrong span (the same test as rasa's check_correct_entity_annotations).
+    The spans are checked where Rasa trains them: on the normalised text (bot.nlu.normalise), spans moved along.
+    """
     findings = []
     for example in data.examples:
         if not example.entities:
             continue
-        tokens = segmenter.tokens(example.text)
+        seen = nlu_normaliser()(example.text)
+        tokens = segmenter.tokens(seen.text)
         starts = {start for _, start, _ in tokens}
         ends = {end for _, _, end in tokens}
         for entity in example.entities:
-            if entity["start"] in starts and entity["end"] in ends:
+            moved = seen.span(entity["start"], entity["end"])
+            if moved is not None and moved[0] in starts and moved[1] in ends:
                 continue
             span = example.text[entity["start"] : entity["end"]]
             findings.append(Finding("alignment", "error",
@@ -233,6 +241,14 @@ def check_leaks(train: NluData, test: NluData) -> list[Finding]:
         if twin is not None:
             findings.append(Finding("leak", "warning", f"{_quote(example)} leaks into the test set: {_quote(twin)}"))
     return findings
+
+
+def check_unseen(train: NluData, unseen: NluData) -> list[Finding]:
+    """Training examples that are (normalised) lines of the unseen set: an error, since the unseen set only
+    measures generalisation while no line of it is trained on. The unseen line itself is not printed."""
+    blind = {normalise(example.text) for example in unseen.examples}
+    return [Finding("unseen", "error", f"{_quote(example)} is a line of {UNSEEN_SET}: remove it from training")
+            for example in train.examples if normalise(example.text) in blind]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -305,6 +321,8 @@ def run_checks(root: Path, *, rasa: bool = True) -> tuple[list[Finding], str]:
     findings += check_splits(train, segmenter, dictionary)
     findings += check_unused(train)
     findings += check_leaks(train, test)
+    unseen_path = root / UNSEEN_SET
+    findings += check_unseen(train, load_nlu(root, [unseen_path]) if unseen_path.exists() else NluData())
     labels = {e.label for e in train.examples}
     summary = (f"{len(train.examples)} training examples, {len(labels)} intents and sub-intents in {len(files)} "
                f"files; {len(test.examples)} test examples; jieba dictionary {dictionary or '(none)'}")

@@ -9,10 +9,14 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.nlu.normalise import TextNormaliser
+from bot.settings import ROOT
 
 # An item under `nlu:` starts a block: "- intent: x", "- synonym: y", "- lookup: z", "- regex: w".
 _BLOCK = re.compile(r"^\s*-\s*(intent|synonym|lookup|regex)\s*:")
@@ -44,10 +48,19 @@ class NluData:
     lookups: dict[str, list[str]] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=1)
+def nlu_normaliser() -> TextNormaliser:
+    """The normaliser the pipeline's first component applies, with the project's replacement tables."""
+    return TextNormaliser.from_directory(ROOT / "data" / "normalise")
+
+
+@lru_cache(maxsize=1 << 16)
 def normalise(text: str) -> str:
     """The form two examples are compared in, by the data checks and by labelling (bot.trainer.nlu_files):
-    NFKC, case-folded, without whitespace, punctuation or trailing symbols (「杯子，裂了！👍」 = 「杯子裂了」)."""
-    folded = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text).casefold())
+    what the NLU sees (bot.nlu.normalise: 壞了 = 坏了, 木有 = 没有), case-folded, without whitespace, punctuation
+    or trailing symbols (「杯子，裂了！👍」 = 「杯子裂了」)."""
+    seen = nlu_normaliser().text(text)
+    folded = _WHITESPACE.sub("", unicodedata.normalize("NFKC", seen).casefold())
     bare = "".join(c for c in folded if not unicodedata.category(c).startswith("P"))
     return _TRAILING_PUNCTUATION.sub("", bare) or bare or folded  # "？" or "👍" alone stay as they are
 
@@ -116,7 +129,7 @@ def jieba_dictionary_path(root: Path, config_file: str = "config.yml") -> str | 
     """The `dictionary_path` of the JiebaTokenizer in the pipeline; None when there is none or no tokenizer."""
     config = yaml.safe_load((root / config_file).read_text(encoding="utf-8")) or {}
     for component in config.get("pipeline") or []:
-        if component.get("name") in ("JiebaTokenizer", "rasa.nlu.tokenizers.jieba_tokenizer.JiebaTokenizer"):
+        if str(component.get("name", "")).split(".")[-1] == "JiebaTokenizer":  # Rasa's or ours (bot.nlu)
             return component.get("dictionary_path")
     return None
 
