@@ -1,5 +1,6 @@
-"""Evaluate NLU models: the held-in test set per model file (cached), k-fold cross-validation, and the metrics
-a trainer reads (accuracy, macro-F1, per-intent F1, confusion pairs, misclassified examples).
+"""Evaluate NLU models: the held-in test set per model file (cached), the unseen set with its robustness
+transforms (bot.trainer.unseen), stratified k-fold cross-validation, and the metrics a trainer reads (accuracy,
+macro-F1, per-intent F1, confusion pairs, misclassified examples).
 
     python -m bot.trainer.evaluate [--folds K | --no-cv] [--out results]   (what bin/eval-nlu runs)
 """
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +157,12 @@ def print_summary(title: str, metrics: Metrics, pairs: int = 5) -> None:
 def main(argv: list[str] | None = None) -> None:
     from bot.trainer.model_files import ModelStore
     from bot.trainer.report import write_report
+    from bot.trainer.unseen import UNSEEN, load_examples
+    from bot.trainer.unseen import evaluate as evaluate_unseen
+    from bot.trainer.unseen import print_scores as print_unseen
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
@@ -175,6 +179,13 @@ def main(argv: list[str] | None = None) -> None:
     print_summary(f"held-in ({HELD_IN.relative_to(ROOT)}, model {model.name})", held_in)
     print(f"  took {time.monotonic() - started:.0f}s")
 
+    started = time.monotonic()
+    unseen = evaluate_unseen(model, load_examples(UNSEEN))
+    print_unseen(unseen)
+    print(f"  took {time.monotonic() - started:.0f}s")
+    (args.out / "unseen.json").write_text(json.dumps({k: asdict(v) for k, v in unseen.items()}, ensure_ascii=False,
+                                                     indent=1), encoding="utf-8")
+
     cv = None
     if not args.no_cv:
         started = time.monotonic()
@@ -183,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         print_summary(f"{args.folds}-fold cross-validation", cv)
         print(f"  took {time.monotonic() - started:.0f}s")
     report = write_report(args.out / "report.html", held_in=held_in, cv=cv, model_name=model.name,
-                          folds=None if cv is None else args.folds)
+                          folds=None if cv is None else args.folds, unseen=unseen)
     print(f"report: {report}")
 
 

@@ -1,5 +1,6 @@
 """One HTML page a trainer can open: headline numbers, intents worst first, confusion pairs, misclassified
-examples and the confusion matrix, for the held-in test set and (when run) cross-validation.
+examples and the confusion matrix, for the held-in test set and (when run) cross-validation; and the unseen set
+with its robustness transforms, as figures only: no unseen line is shown, so none is written into training.
 
 The pictures are embedded (base64), so the page is one file that can be mailed or served as it is.
 """
@@ -12,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from bot.trainer.evaluate import Metrics
+from bot.trainer.unseen import Score
 
 MAX_EXAMPLES = 60
 STYLE = """
@@ -104,7 +106,28 @@ def _section(title: str, m: Metrics) -> str:
             f"<h3>Confidence of predictions</h3>{_img(m.results_dir / 'intent_histogram.png', 'histogram')}")
 
 
-def render(*, held_in: Metrics, cv: Metrics | None = None, model_name: str = "", folds: int | None = None) -> str:
+def _unseen(scores: dict[str, Score]) -> str:
+    clean = scores["clean"]
+    rows = [_row([f"<td>{escape(name)}</td>", f'<td class="num">{_pct(s.accuracy)}</td>',
+                  f'<td class="num">{s.macro_f1:.3f}</td>',
+                  f'<td class="num">{s.accuracy / clean.accuracy if clean.accuracy else 0:.2f}</td>',
+                  f'<td class="num">{_pct(s.out_of_scope_routed)}</td>'],
+                 "bad" if clean.accuracy and s.accuracy < 0.95 * clean.accuracy else "")
+            for name, s in scores.items()]
+    intents = [_row([f"<td>{escape(name)}</td>", f'<td class="num {_grade(f1)}">{f1:.2f}</td>'])
+               for name, f1 in sorted(clean.per_intent_f1.items(), key=lambda kv: kv[1])]
+    return ("<h2>Unseen set (tests/nlu/unseen.yml) and robustness</h2>"
+            f"<p class=\"muted\">{clean.examples} messages written blind, never trained on. Each is also parsed "
+            "in traditional characters, with an emoji, in full-width, without punctuation and with a homophone typo. "
+            "A fallback counts as wrong. Only figures are shown: write new examples from the inbox, not from "
+            "this set.</p><table><tr><th>messages</th><th>intent accuracy</th><th>macro-F1</th>"
+            "<th>× clean</th><th>out-of-scope routed</th></tr>" + "".join(rows) + "</table>"
+            f"<p>faq answer chosen right: {_pct(clean.faq_key_accuracy)}</p>"
+            "<table><tr><th>intent</th><th>F1 (unseen)</th></tr>" + "".join(intents) + "</table>")
+
+
+def render(*, held_in: Metrics, cv: Metrics | None = None, model_name: str = "", folds: int | None = None,
+           unseen: dict[str, Score] | None = None) -> str:
     runs = [("held-in test set (tests/nlu/test_nlu.yml)", held_in)]
     if cv:
         runs.append((f"{folds or ''}-fold cross-validation (data/nlu)".lstrip("-"), cv))
@@ -113,13 +136,16 @@ def render(*, held_in: Metrics, cv: Metrics | None = None, model_name: str = "",
              f"<style>{STYLE}</style><h1>NLU evaluation</h1>"
              f"<p class=\"muted\">model {escape(model_name)} · {when}</p>", _headline(runs),
              "<h2>Intents, worst first</h2>", _intents(held_in, cv)]
+    if unseen:
+        parts.append(_unseen(unseen))
     parts += [_section(title, m) for title, m in runs]
     return "".join(parts) + "</html>\n"
 
 
 def write_report(path: Path, *, held_in: Metrics, cv: Metrics | None = None, model_name: str = "",
-                 folds: int | None = None) -> Path:
+                 folds: int | None = None, unseen: dict[str, Score] | None = None) -> Path:
     """Write the report to `path` and return it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(held_in=held_in, cv=cv, model_name=model_name, folds=folds), encoding="utf-8")
+    path.write_text(render(held_in=held_in, cv=cv, model_name=model_name, folds=folds, unseen=unseen),
+                    encoding="utf-8")
     return path
