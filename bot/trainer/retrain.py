@@ -1,5 +1,6 @@
-"""Retrain in the background, compare the candidate with the live model on the held-in test set, and hot-load it
-into the running Rasa only if it is not worse. The previous model stays in models/ for rollback.
+"""Retrain in the background, compare the candidate with the live model on the held-in test set and on the unseen
+set, and hot-load it into the running Rasa only if it is worse on neither. The previous model stays in models/ for
+rollback.
 
     python -m bot.trainer.retrain [--run-id ID] [--tolerance T] [--force]
     python -m bot.trainer.retrain --rollback
@@ -37,9 +38,10 @@ from bot.trainer.runs import (
     valid_run_id,
     write_status,
 )
+from bot.trainer.unseen import UNSEEN
 
 __all__ = ["RetrainBusy", "NoPreviousModel", "start_retrain", "read_status", "latest_status", "rollback",
-           "live_model", "decide", "DEFAULT_TOLERANCE"]
+           "live_model", "decide", "decide_sets", "DEFAULT_TOLERANCE"]
 
 # One held-in example is 1/185 = 0.54 points of accuracy, and one misclassification moves macro-F1 (24 intents,
 # ~7 examples each) by about 0.006. A tolerance of 0.01 therefore forgives one example going the wrong way and
@@ -70,6 +72,23 @@ def decide(before: dict[str, float] | None, after: dict[str, float], *, toleranc
     return Decision(True, f"not worse than the live model (tolerance {tolerance:g})")
 
 
+def decide_sets(pairs: dict[str, tuple[dict[str, float] | None, dict[str, float]]], *,
+                tolerance: float = DEFAULT_TOLERANCE, force: bool = False) -> Decision:
+    """Accept only when the candidate is not worse on any evaluation set (held-in, unseen); say which was."""
+    worse = []
+    for name, (before, after) in pairs.items():
+        decision = decide(before, after, tolerance=tolerance)
+        if not decision.accept:
+            worse.append(f"{name}: {decision.reason.removeprefix('worse than the live model: ')}")
+    if worse and force:
+        return Decision(True, "forced although worse: " + "; ".join(worse))
+    if worse:
+        return Decision(False, "worse than the live model: " + "; ".join(worse))
+    if all(before is None for before, _ in pairs.values()):
+        return Decision(True, "no live model to compare with")
+    return Decision(True, f"not worse than the live model on {' or '.join(pairs)} (tolerance {tolerance:g})")
+
+
 def intent_changes(before: Metrics | None, after: Metrics, threshold: float = 0.01) -> list[dict[str, Any]]:
     """Intents whose F1 moved, biggest drop first: what the trainer's edit did."""
     if before is None:
@@ -93,7 +112,8 @@ class Run:
         self.status: dict[str, Any] = {
             "run_id": run_id, "state": "queued", "phase": "waiting to start", "percent": 0.0,
             "started_at": now_iso(), "finished_at": None, "live_model": None, "candidate_model": None,
-            "before": None, "after": None, "changes": [], "tolerance": tolerance, "reason": None,
+            "before": None, "after": None, "before_unseen": None, "after_unseen": None, "changes": [],
+            "tolerance": tolerance, "reason": None,
             "loaded": False, "log": str(self.log), "error": None, "timings": {},
         }
 
@@ -122,12 +142,17 @@ class Run:
         self.update(state="evaluating", phase=f"evaluating the live model {live.name if live else '(none)'}",
                     percent=80.0, live_model=live.name if live else live_name)
         before = self._timed("eval_live_s", evaluate_model, live) if live else None
+        before_unseen = self._timed("eval_live_unseen_s", evaluate_model, live, test_set=UNSEEN) if live else None
         self.update(phase=f"evaluating the candidate {candidate.name}", percent=88.0,
-                    before=before.headline() if before else None)
+                    before=before.headline() if before else None,
+                    before_unseen=before_unseen.headline() if before_unseen else None)
         after = self._timed("eval_candidate_s", evaluate_model, candidate)
-        decision = decide(self.status["before"], after.headline(), tolerance=self.tolerance, force=self.force)
-        self.update(after=after.headline(), changes=intent_changes(before, after), reason=decision.reason,
-                    percent=95.0)
+        after_unseen = self._timed("eval_candidate_unseen_s", evaluate_model, candidate, test_set=UNSEEN)
+        decision = decide_sets({"held-in": (self.status["before"], after.headline()),
+                                "unseen": (self.status["before_unseen"], after_unseen.headline())},
+                               tolerance=self.tolerance, force=self.force)
+        self.update(after=after.headline(), after_unseen=after_unseen.headline(),
+                    changes=intent_changes(before, after), reason=decision.reason, percent=95.0)
         if not decision.accept:
             self.store.reject(candidate)
             self.update(state="rejected", phase="rejected: the live model stays", percent=100.0)
@@ -175,9 +200,9 @@ class Run:
         phase = "live in the running Rasa" if load else "installed; Rasa is not running, it loads it on start"
         self.update(state="accepted", phase=phase, loaded=load, percent=100.0)
 
-    def _timed(self, key: str, fn: Any, *args: Any) -> Any:
+    def _timed(self, key: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
-        result = fn(*args)
+        result = fn(*args, **kwargs)
         self.status["timings"][key] = round(time.monotonic() - started, 1)
         return result
 

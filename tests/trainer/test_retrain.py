@@ -86,7 +86,8 @@ def test_progress_is_complete_only_when_the_model_is_saved() -> None:
 
 def test_components_come_from_the_project_config() -> None:
     names = progress.components_of(Path(__file__).resolve().parents[2] / "config.yml")
-    assert names[0] == "JiebaTokenizer" and "RuleEntityExtractor" in names and "TEDPolicy" in names
+    assert names[0] == "TextNormaliserComponent" and names[1] == "JiebaTokenizer"
+    assert "RuleEntityExtractor" in names and "LinearIntentClassifier" in names and "TEDPolicy" in names
     assert "FallbackClassifier" not in names  # it has no training step, the log never mentions it
 
 
@@ -189,7 +190,9 @@ def metrics(accuracy: float, macro_f1: float) -> Metrics:
 def fake_run(model_store: ModelStore, monkeypatch: pytest.MonkeyPatch):
     """A Run whose training makes d.tar.gz and whose evaluation returns the given scores per model."""
     def make(scores: dict[str, Metrics], rasa: FakeRasa) -> Run:
-        monkeypatch.setattr(retrain, "evaluate_model", lambda model: scores[model.name])
+        # "<model>@unseen" gives a model's unseen-set score; without one it scores the same on both sets
+        monkeypatch.setattr(retrain, "evaluate_model", lambda model, test_set=None: scores.get(
+            f"{model.name}@unseen" if test_set else model.name, scores[model.name]))
         run = Run("r1", store=model_store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
         monkeypatch.setattr(run, "train", lambda: fake_model(model_store.candidates, "d.tar.gz"))
         return run
@@ -207,6 +210,16 @@ def test_a_better_candidate_goes_live_and_the_previous_stays_for_rollback(model_
     assert names(model_store.installed()) == ["d.tar.gz", "c.tar.gz", "b.tar.gz"]
     assert json.loads((runs.runs_dir() / "r1.json").read_text())["state"] == "accepted"
     assert status["finished_at"] and "eval_live_s" in status["timings"]
+
+
+def test_a_candidate_worse_on_the_unseen_set_is_rejected(model_store: ModelStore, fake_run) -> None:
+    rasa = FakeRasa(live="c.tar.gz")
+    status = fake_run({"c.tar.gz": metrics(0.95, 0.95), "d.tar.gz": metrics(0.98, 0.98),
+                       "c.tar.gz@unseen": metrics(0.92, 0.92), "d.tar.gz@unseen": metrics(0.88, 0.90)}, rasa).execute()
+    assert status["state"] == "rejected" and status["reason"].startswith("worse than the live model: unseen")
+    assert status["before_unseen"] == {"accuracy": 0.92, "macro_f1": 0.92}
+    assert status["after_unseen"] == {"accuracy": 0.88, "macro_f1": 0.9}
+    assert rasa.loads == [] and rasa.live == "c.tar.gz"
 
 
 def test_a_worse_candidate_is_rejected_and_the_live_model_stays(model_store: ModelStore, fake_run) -> None:

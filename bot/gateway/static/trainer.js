@@ -208,10 +208,15 @@ function showRun(run) {
   const before = run.before || {};
   const after = run.after || {};
   $("run-compare").hidden = !run.after;
+  const unseenBefore = run.before_unseen || {};
+  const unseenAfter = run.after_unseen || {};
   $("run-compare").replaceChildren(
     el("tr", {}, el("th", {}, ""), el("th", {}, T.before), el("th", {}, T.after)),
     el("tr", {}, el("td", {}, T.accuracy), el("td", {}, pct(before.accuracy)), el("td", { class: "after" }, pct(after.accuracy))),
-    el("tr", {}, el("td", {}, T.macroF1), el("td", {}, pct(before.macro_f1)), el("td", { class: "after" }, pct(after.macro_f1))));
+    el("tr", {}, el("td", {}, T.macroF1), el("td", {}, pct(before.macro_f1)), el("td", { class: "after" }, pct(after.macro_f1))),
+    ...(run.after_unseen ? [
+      el("tr", {}, el("td", {}, T.unseenAccuracy), el("td", {}, pct(unseenBefore.accuracy)), el("td", { class: "after" }, pct(unseenAfter.accuracy))),
+      el("tr", {}, el("td", {}, T.unseenMacroF1), el("td", {}, pct(unseenBefore.macro_f1)), el("td", { class: "after" }, pct(unseenAfter.macro_f1)))] : []));
   $("run-reason").textContent = run.error || run.reason || run.decision || "";
   $("retrain-btn").disabled = active;
   clearTimeout(state.poll);
