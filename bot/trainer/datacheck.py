@@ -122,15 +122,21 @@ def check_near_duplicates(data: NluData, threshold: float = NEAR_DUPLICATE_RATIO
     for example in data.examples:
         unique.setdefault((normalise(example.text), example.label), example)
     items = sorted(unique.items(), key=lambda item: len(item[0][0]))
+    char_sets = [set(text) for (text, _), _ in items]
     matcher = SequenceMatcher(autojunk=False)
     pairs: list[tuple[float, Example, Example]] = []
     for j, ((longer, label_b), example_b) in enumerate(items):
         matcher.set_seq2(longer)
         for i in range(j - 1, -1, -1):
             (shorter, label_a), example_a = items[i]
-            if 2 * len(shorter) / (len(shorter) + len(longer)) < threshold:
+            total = len(shorter) + len(longer)
+            if 2 * len(shorter) / total < threshold:
                 break
             if label_a == label_b or shorter == longer:
+                continue
+            # every distinct character of the shorter text missing from the longer one is at least one unmatched
+            # character: a set difference (in C) rules out most pairs before difflib's quick_ratio
+            if 2 * (len(shorter) - len(char_sets[i] - char_sets[j])) / total < threshold:
                 continue
             matcher.set_seq1(shorter)
             if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:

@@ -135,8 +135,9 @@ def jieba_dictionary_path(root: Path, config_file: str = "config.yml") -> str | 
 
 
 class Segmenter:
-    """jieba with the project dictionary loaded as Rasa's JiebaTokenizer loads it: `jieba.load_userdict` on every
-    file matching `<dictionary_path>/*` (glob order), then `jieba.tokenize(text)` in the default mode.
+    """jieba with the project dictionary loaded as our JiebaTokenizer (bot.nlu.jieba_tokenizer) loads it:
+    `jieba.load_userdict` on every file matching `<dictionary_path>/*` (glob order), then
+    `jieba.tokenize(text, HMM=False)`.
 
     A private `jieba.Tokenizer` keeps the global jieba (and other checks in the same process) untouched.
     """
@@ -154,7 +155,7 @@ class Segmenter:
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
         """(word, start, end) for each token, as `jieba.tokenize` gives them to Rasa."""
-        return list(self._tokenizer.tokenize(text))
+        return list(self._tokenizer.tokenize(text, HMM=False))
 
     def show(self, text: str) -> str:
         """The segmentation written as 有/一支/笔/坏了."""

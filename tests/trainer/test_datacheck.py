@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.trainer import datacheck
 from bot.trainer.datacheck import Finding, check_rasa_validate, main, rasa_messages, run_checks
-from bot.trainer.datacheck_load import Segmenter, jieba_dictionary_path, load_nlu, nlu_files, normalise
+from bot.trainer.datacheck_load import Segmenter, jieba_dictionary_path, load_nlu, nlu_files, nlu_normaliser, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +33,7 @@ nlu:
       - [马克](item)杯碎了
       - 盒子被压扁了，里面的东西也碎了
       - 盒子被压扁了，里面的东西也碎了。
+      - 有一支笔坏掉了
   - synonym: 台灯
     examples: |
       - 床头灯
@@ -130,7 +134,9 @@ def test_test_example_copied_from_training_is_a_leak_warning(planted_findings: l
     finding = _one(planted_findings, "leak", "有一支笔坏了")
     assert finding.severity == "warning"
     assert "tests/nlu/test_nlu.yml:" in finding.message
-    assert "data/nlu/report_damaged.yml:6" in finding.message
+    lines = (ROOT / "data" / "nlu" / "report_damaged.yml").read_text(encoding="utf-8").splitlines()
+    where = next(n for n, line in enumerate(lines, start=1) if line.strip() == "- 有一支[笔](item)坏了")
+    assert f"data/nlu/report_damaged.yml:{where}" in finding.message
 
 
 def test_cli_fails_on_the_planted_copy(planted: Path) -> None:
@@ -150,17 +156,29 @@ def test_real_project_passes_and_strict_reports_warnings_as_failures() -> None:
         assert main(["--root", str(ROOT), "--no-rasa", "--strict"], out=lambda _: None) == 1
 
 
-def test_segmenter_tokenises_exactly_like_rasas_jieba_tokenizer() -> None:
-    from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
-    from rasa.shared.nlu.training_data.message import Message
+_PIPELINE_TOKENS = """
+import json, sys
+from rasa.shared.nlu.training_data.message import Message
+from bot.nlu.jieba_tokenizer import JiebaTokenizer
+config = {**JiebaTokenizer.get_default_config(), "dictionary_path": sys.argv[1]}
+tokenizer = JiebaTokenizer.create(config, None, None, None)  # storage is only used to persist
+texts = json.load(sys.stdin)
+print(json.dumps([[(t.text, t.start, t.end) for t in tokenizer.tokenize(Message({"text": x}), "text")]
+                  for x in texts]))
+"""
 
+
+def test_segmenter_tokenises_exactly_like_the_pipelines_jieba_tokenizer() -> None:
+    # in a fresh process: the tokenizer loads the dictionary into the global jieba, which other tests change
     dictionary = ROOT / jieba_dictionary_path(ROOT)
-    config = {**JiebaTokenizer.get_default_config(), "dictionary_path": str(dictionary)}
-    rasa_tokenizer = JiebaTokenizer.create(config, None, None, None)  # storage is only used to persist
+    examples = load_nlu(ROOT, nlu_files(ROOT)).examples
+    texts = [nlu_normaliser().text(e.text) for e in examples]  # what the tokenizer sees, after the normaliser
+    done = subprocess.run([sys.executable, "-c", _PIPELINE_TOKENS, str(dictionary)], input=json.dumps(texts),
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
     ours = Segmenter(dictionary)
-    for example in load_nlu(ROOT, nlu_files(ROOT)).examples:
-        theirs = [(t.text, t.start, t.end) for t in rasa_tokenizer.tokenize(Message({"text": example.text}), "text")]
-        assert ours.tokens(example.text) == theirs, example
+    for example, text, tokens in zip(examples, texts, theirs, strict=True):
+        assert ours.tokens(text) == [tuple(t) for t in tokens], example
 
 
 def test_normalise_drops_case_width_whitespace_and_trailing_punctuation() -> None:
