@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.case_state import WHOLE_ORDER_CASES
+from actions.fallback import MISSES_BEFORE_HUMAN
 from actions.identity import conversation_of, shopper_of
 from actions.orders import OrderProblem, find_line, match_line, owned_order, remaining
 from actions.services import refunds
@@ -17,10 +20,33 @@ from bot.policy import evidence_for
 from bot.refunds.client import RefundsError
 
 PHOTO_SLOTS = {f"photo_{kind}": kind for kind in ("package", "label", "items")}
+# Messages that try to answer the form's question; a message of another intent (a digression, a restated
+# problem) is not counted as a failed answer.
+ANSWER_INTENTS = ("inform", "upload_photo")
 
 
 def _latest_entity(tracker: Tracker, entity: str) -> Any:
     return next(tracker.get_latest_entity_values(entity), None)
+
+
+def case_item(tracker: Tracker) -> str | None:
+    """The item the shopper named in this case, newest first: 「有一支笔坏了」 still names the pen after the
+    order was picked from the buttons."""
+    said = _latest_entity(tracker, "item")
+    if said:
+        return str(said)
+    started = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_start_case":
+            started = True  # the user message just before it opened the case: the last one to read
+        elif event.get("event") == "user":
+            items = [e.get("value") for e in (event.get("parse_data") or {}).get("entities", [])
+                     if e.get("entity") == "item" and e.get("value")]
+            if items:
+                return str(items[-1])
+            if started:
+                return None
+    return None
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -34,9 +60,35 @@ class ValidateCaseForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """Order, item and quantity always; then the photos data/policy.yml lists for this case type."""
-        photos = [f"photo_{kind}" for kind in evidence_for(tracker.get_slot("case_type") or "damaged")]
+        """Order, item and quantity, then the photos data/policy.yml lists for this case type.
+
+        A parcel that never came concerns the whole order: only the order is asked (the offer covers its lines).
+        """
+        case_type = tracker.get_slot("case_type") or "damaged"
+        photos = [f"photo_{kind}" for kind in evidence_for(case_type)]
+        if case_type in WHOLE_ORDER_CASES:
+            return ["order_id", *photos]
         return ["order_id", "line_id", "quantity", *photos]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Extract and validate as usual, then count a second failed answer to the same question: offer a
+        human then, rather than asking a third time in the same words."""
+        asked = tracker.get_slot("requested_slot")
+        misses = dict(tracker.get_slot("failed_answers") or {})
+        events = await super().run(dispatcher, tracker, domain)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not asked or intent not in ANSWER_INTENTS:
+            return events
+        filled = [e for e in events
+                  if e.get("event") == "slot" and e.get("name") != "requested_slot" and e.get("value") is not None]
+        if filled:
+            return [*events, SlotSet("failed_answers", None)] if misses else events
+        misses = {asked: int(misses.get(asked, 0)) + 1}
+        if misses[asked] >= MISSES_BEFORE_HUMAN:
+            dispatcher.utter_message(text=messages.STILL_NOT_MATCHED, buttons=messages.HUMAN_BUTTON)
+        return [*events, SlotSet("failed_answers", misses)]
 
     # -- extraction: what this message says, before validation decides whether it holds ----------
 
@@ -65,13 +117,14 @@ class ValidateCaseForm(FormValidationAction):
             order = await owned_order(order_id, shopper_of(tracker))
         except OrderProblem:
             return {}
-        line = match_line(order, _latest_entity(tracker, "item"))
+        line = match_line(order, case_item(tracker))
         return {"line_id": line.line_id} if line else {}
 
     async def extract_quantity(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        said = _latest_entity(tracker, "quantity")
+        # 「13支笔坏了3支」: of several numbers, the last is the one that went wrong
+        said = next(reversed(list(tracker.get_latest_entity_values("quantity"))), None)
         if said is not None and (tracker.get_slot("quantity") is None
                                  or tracker.get_slot("requested_slot") == "quantity"):
             return {"quantity": said}
@@ -141,6 +194,9 @@ class ValidateCaseForm(FormValidationAction):
             label = messages.PHOTO_LABELS[PHOTO_SLOTS[slot]]
             dispatcher.utter_message(text=messages.PHOTO_WRONG_KIND.format(label=label))
             return {slot: None}
+        if tracker.get_slot("requested_slot") != slot:
+            # sent before it was asked for: say it is kept, so the question that follows makes sense
+            dispatcher.utter_message(text=messages.PHOTO_KEPT.format(label=messages.PHOTO_SHORT[photo.kind]))
         return {slot: photo.photo_id}
 
     async def validate_photo_package(

@@ -18,9 +18,11 @@ CASE_BY_INTENT = {
     "report_not_as_described": "not_as_described",
     "report_not_delivered": "not_delivered",
 }
+# A parcel that never came concerns every line of the order, not one item.
+WHOLE_ORDER_CASES = ("not_delivered",)
 CASE_SLOTS = (
     "case_type", "line_id", "item_name", "quantity",
-    "photo_package", "photo_label", "photo_items", "remedy_offered",
+    "photo_package", "photo_label", "photo_items", "remedy_offered", "failed_answers", "remedy_wanted",
 )
 
 

@@ -7,6 +7,8 @@ PHOTO_LABELS = {
     "label": "快递面单",
     "items": "收到的所有商品照片",
 }
+# How a photo is named in a short sentence (「面单照片收到了」).
+PHOTO_SHORT = {"package": "外包装照片", "label": "面单照片", "items": "商品照片"}
 CIRCLED = "①②③④⑤"
 
 CASE_LABELS = {
@@ -62,6 +64,13 @@ def offer_text(item: str, quantity: int, refund_cents: int, coupon_cents: int) -
     )
 
 
+def whole_order_offer_text(order_id: str, n_items: int, refund_cents: int, coupon_cents: int) -> str:
+    return (
+        f"已核实订单{order_id}还没有收到，整单{n_items}件商品一起处理，给您两个方案："
+        f"直接退款{yuan(refund_cents)}，或者领取{yuan(coupon_cents)}的无门槛优惠券（更划算）。您选哪个？"
+    )
+
+
 def refund_title(refund_cents: int) -> str:
     return f"退款 {yuan(refund_cents)}"
 
@@ -90,6 +99,9 @@ def status_line(refund_id: str, item: str, amount_cents: int, state: str) -> str
     return f"· {item} {yuan(amount_cents)}：{REFUND_STATES.get(state, state)}（单号 {refund_id}）"
 
 
+REMEDY_NAMES = {"refund": "退款", "coupon": "优惠券"}
+REMEDY_NOTED = "好的，记下了，您要{remedy}～先把这一步补全："
+REMEDY_WANTED_CONFIRM = "您刚才说要{remedy}，已经放在第一个，点一下确认就好～"
 NO_REFUNDS = "您目前没有退款记录哦。"
 STATUS_HEADER = "您最近的退款进度："
 ORDER_NOT_FOUND = "没有找到这个订单，请核对一下订单号～"
@@ -105,6 +117,9 @@ PHOTO_NOT_USABLE = "这张照片没法用作凭证，请重新上传～"
 PHOTO_WRONG_KIND = "这张照片好像不是{label}，请按提示重新上传～"
 PHOTO_REUSED_NOTE = "收到～"
 PHOTO_RECEIVED_NO_CASE = "照片收到啦～"
+PHOTO_KEPT = "{label}收到了，我先帮您存着，一会儿直接用～"
+STILL_NOT_MATCHED = "抱歉，还是没能对上您说的信息。您可以直接点下面的选项，或者转人工客服帮您处理～"
+HUMAN_BUTTON = [{"title": "转人工客服", "payload": "/request_human"}]
 SERVICE_DOWN = "系统有点忙，请稍后再试，或者回复「转人工」～"
 NOT_IDENTIFIED = "暂时无法确认您的身份，请从店铺App重新进入对话～"
 APPEAL_OPENED = "已为您提交申诉（退款单 {refund_id}），人工客服会尽快复核，请稍等～"

@@ -66,11 +66,10 @@ def names_item(name: str, item: str) -> bool:
 
 
 def match_line(order: Any, item: str | None) -> Any | None:
-    """The one open line the shopper means: the only one, or the only one that is a kind of `item`."""
+    """The one open line the shopper means: the only one that is a kind of the item they named, or, when they
+    named none, the only open line. Naming 耳机 never picks the phone case left open beside it."""
     lines = open_lines(order)
-    if len(lines) == 1:
-        return lines[0]
     if not item:
-        return None
+        return lines[0] if len(lines) == 1 else None
     hits = [line for line in lines if names_item(line.name, item)]
     return hits[0] if len(hits) == 1 else None

@@ -12,15 +12,20 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
-from actions.case_state import case_reset
+from actions.case_state import WHOLE_ORDER_CASES, case_reset
 from actions.identity import conversation_of, shopper_of
+from actions.orders import open_lines, owned_order, remaining
 from actions.services import refunds, request_handoff
 from bot.policy import evidence_for
 from bot.refunds.client import RefundsError
 
 
 def _case(tracker: Tracker) -> dict[str, Any] | None:
-    """The finished case the offer was made for, or None if there is no such case."""
+    """The finished case the offer was made for, or None if there is no such case.
+
+    A whole-order case (a parcel that never came) has no line yet: `line_id` stays None and the remedy covers
+    every open line of the order, as the refund service has it at that moment.
+    """
     if not tracker.get_slot("remedy_offered"):
         return None
     case_type = tracker.get_slot("case_type") or "damaged"
@@ -31,9 +36,20 @@ def _case(tracker: Tracker) -> dict[str, Any] | None:
         "case_type": case_type,
         "photo_ids": [tracker.get_slot(f"photo_{k}") for k in evidence_for(case_type)],
     }
-    if not case["order_id"] or not case["line_id"] or case["quantity"] < 1 or None in case["photo_ids"]:
+    if not case["order_id"] or None in case["photo_ids"]:
+        return None
+    if case_type not in WHOLE_ORDER_CASES and (not case["line_id"] or case["quantity"] < 1):
         return None
     return case
+
+
+async def _lines_of(tracker: Tracker, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """One case per order line the remedy covers: the chosen line, or every open line of a whole-order case
+    with all that is left of it (read from the refund service, never from slots)."""
+    if case["line_id"]:
+        return [case]
+    order = await owned_order(case["order_id"], shopper_of(tracker))
+    return [{**case, "line_id": line.line_id, "quantity": remaining(line)} for line in open_lines(order)]
 
 
 def _idempotency_key(kind: str, tracker: Tracker, case: dict[str, Any]) -> str:
@@ -50,15 +66,47 @@ class ActionOfferRemedy(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        quantity = int(tracker.get_slot("quantity"))
-        quote = await refunds().quote(tracker.get_slot("order_id"), tracker.get_slot("line_id"), quantity)
-        refund = {"title": messages.refund_title(quote.refund_cents), "payload": "/choose_refund"}
-        coupon = {"title": messages.coupon_title(quote.coupon_cents), "payload": "/choose_coupon"}
-        buttons = [coupon, refund] if quote.recommended == "coupon" else [refund, coupon]
-        text = messages.offer_text(tracker.get_slot("item_name") or "商品", quantity,
-                                   quote.refund_cents, quote.coupon_cents)
+        order_id = tracker.get_slot("order_id")
+        if tracker.get_slot("line_id"):
+            lines = [(tracker.get_slot("line_id"), int(tracker.get_slot("quantity")))]
+        else:  # whole order: every open line, with what is left of it
+            order = await owned_order(order_id, shopper_of(tracker))
+            lines = [(line.line_id, remaining(line)) for line in open_lines(order)]
+        if not lines:
+            dispatcher.utter_message(text=messages.NOTHING_LEFT)
+            return case_reset()
+        quotes = [await refunds().quote(order_id, line_id, quantity) for line_id, quantity in lines]
+        refund_cents = sum(q.refund_cents for q in quotes)
+        coupon_cents = sum(q.coupon_cents for q in quotes)
+        refund = {"title": messages.refund_title(refund_cents), "payload": "/choose_refund"}
+        coupon = {"title": messages.coupon_title(coupon_cents), "payload": "/choose_coupon"}
+        wanted = tracker.get_slot("remedy_wanted")  # said before the offer: shown first, still to confirm
+        first = wanted or quotes[0].recommended
+        buttons = [coupon, refund] if first == "coupon" else [refund, coupon]
+        if wanted:
+            dispatcher.utter_message(text=messages.REMEDY_WANTED_CONFIRM.format(remedy=messages.REMEDY_NAMES[wanted]))
+        if tracker.get_slot("line_id"):
+            text = messages.offer_text(tracker.get_slot("item_name") or "商品", lines[0][1], refund_cents,
+                                       coupon_cents)
+        else:
+            text = messages.whole_order_offer_text(order_id, sum(q for _, q in lines), refund_cents, coupon_cents)
         dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("remedy_offered", True)]
+
+
+class ActionNoteRemedy(Action):
+    """「给券吧」 before the case is complete: remember the choice for the offer, carry on with the form."""
+
+    def name(self) -> str:
+        return "action_note_remedy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        wanted = "coupon" if intent == "choose_coupon" else "refund"
+        dispatcher.utter_message(text=messages.REMEDY_NOTED.format(remedy=messages.REMEDY_NAMES[wanted]))
+        return [SlotSet("remedy_wanted", wanted)]
 
 
 class _RemedyAction(Action, ABC):
@@ -72,7 +120,11 @@ class _RemedyAction(Action, ABC):
             dispatcher.utter_message(text=messages.NO_OPEN_CASE)
             return []
         try:
-            return await self.remedy(dispatcher, tracker, case)
+            lines = await _lines_of(tracker, case)
+            if not lines:
+                dispatcher.utter_message(text=messages.NOTHING_LEFT)
+                return case_reset()
+            return await self.remedy(dispatcher, tracker, lines)
         except RefundsError as exc:
             # 409: the item was already remedied (e.g. in another conversation); anything else is ours
             dispatcher.utter_message(text=messages.NOTHING_LEFT if exc.status == 409 else messages.SERVICE_DOWN)
@@ -80,9 +132,9 @@ class _RemedyAction(Action, ABC):
 
     @abstractmethod
     async def remedy(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, lines: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Create the remedy for `case` and tell the shopper; return the events."""
+        """Create the remedy for each order line of the case and tell the shopper; return the events."""
 
 
 class ActionCreateRefund(_RemedyAction):
@@ -90,21 +142,27 @@ class ActionCreateRefund(_RemedyAction):
         return "action_create_refund"
 
     async def remedy(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, lines: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        refund = await refunds().create_refund(
-            shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
-            idempotency_key=_idempotency_key("refund", tracker, case), **case,
-        )
-        events: list[dict[str, Any]] = [*case_reset(), SlotSet("refund_id", refund.refund_id)]
-        if refund.state == "settled":
-            dispatcher.utter_message(text=messages.refund_settled(refund.amount_cents))
-        elif refund.state == "rejected":
-            dispatcher.utter_message(text=messages.refund_rejected(refund.reason or ""))
-        else:
-            dispatcher.utter_message(text=messages.refund_in_review(refund.amount_cents))
+        created = [
+            await refunds().create_refund(
+                shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
+                idempotency_key=_idempotency_key("refund", tracker, line), **line,
+            )
+            for line in lines
+        ]
+        events: list[dict[str, Any]] = [*case_reset(), SlotSet("refund_id", created[-1].refund_id)]
+        settled = sum(r.amount_cents for r in created if r.state == "settled")
+        review = [r for r in created if r.state not in ("settled", "rejected")]
+        if settled:
+            dispatcher.utter_message(text=messages.refund_settled(settled))
+        for refund in created:
+            if refund.state == "rejected":
+                dispatcher.utter_message(text=messages.refund_rejected(refund.reason or ""))
+        if review:
+            dispatcher.utter_message(text=messages.refund_in_review(sum(r.amount_cents for r in review)))
             if await request_handoff(conversation_id=conversation_of(tracker), reason="risk",
-                                     refund_id=refund.refund_id):
+                                     refund_id=review[0].refund_id):
                 events.append(ConversationPaused())
         return events
 
@@ -114,13 +172,14 @@ class ActionIssueCoupon(_RemedyAction):
         return "action_issue_coupon"
 
     async def remedy(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, lines: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        coupon = await refunds().issue_coupon(
-            shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
-            order_id=case["order_id"], line_id=case["line_id"], quantity=case["quantity"],
-            idempotency_key=_idempotency_key("coupon", tracker, case),
-        )
-        expires = coupon.expires_at.strftime("%Y-%m-%d")
-        dispatcher.utter_message(text=messages.coupon_issued(coupon.code, coupon.value_cents, expires))
+        for line in lines:
+            coupon = await refunds().issue_coupon(
+                shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
+                order_id=line["order_id"], line_id=line["line_id"], quantity=line["quantity"],
+                idempotency_key=_idempotency_key("coupon", tracker, line),
+            )
+            expires = coupon.expires_at.strftime("%Y-%m-%d")
+            dispatcher.utter_message(text=messages.coupon_issued(coupon.code, coupon.value_cents, expires))
         return case_reset()
