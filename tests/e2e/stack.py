@@ -46,19 +46,26 @@ class Stack:
             "RASA_URL": f"http://127.0.0.1:{p['rasa']}",
             "GATEWAY_URL": f"http://127.0.0.1:{p['gateway']}",
             "BOT_DEMO": "1",
+            # scripted shoppers hold dozens of conversations a minute as one demo shopper; the limit itself
+            # is tested in tests/gateway
+            "BOT_RATE_LIMIT": "1000/60",
         }
 
     @property
     def channel_secret(self) -> str:
         return replace(get_settings(), secret=self.secret).channel_secret
 
-    def service_token(self) -> str:
+    def token(self, role: str, subject: str) -> str:
+        """A token of `role` for `subject`, signed with this stack's secret."""
         settings = replace(get_settings(), secret=self.secret)
         import jwt
 
         now = int(time.time())
-        return jwt.encode({"role": "service", "sub": "tests", "iat": now, "exp": now + 3600},
+        return jwt.encode({"role": role, "sub": subject, "iat": now, "exp": now + 3600},
                           settings.derived_secret("tokens"), algorithm="HS256")
+
+    def service_token(self) -> str:
+        return self.token("service", "tests")
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
