@@ -1,6 +1,6 @@
-"""Retrain in the background, compare the candidate with the live model on the held-in test set and on the unseen
-set, and hot-load it into the running Rasa only if it is worse on neither. The previous model stays in models/ for
-rollback.
+"""Retrain in the background, compare the candidate with the live model on the held-in test set, the unseen set and
+a cross-validation fold (bot.trainer.fold), and hot-load it into the running Rasa only if it is worse on none. The
+previous model stays in models/ for rollback.
 
     python -m bot.trainer.retrain [--run-id ID] [--tolerance T] [--force]
     python -m bot.trainer.retrain --rollback
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import ROOT
-from bot.trainer import progress
+from bot.trainer import fold, progress
 from bot.trainer.evaluate import RASA, Metrics, evaluate_model
 from bot.trainer.model_files import ModelStore, NoPreviousModel
 from bot.trainer.reload import RasaServer, ReloadFailed
@@ -84,9 +84,10 @@ def decide_sets(pairs: dict[str, tuple[dict[str, float] | None, dict[str, float]
         return Decision(True, "forced although worse: " + "; ".join(worse))
     if worse:
         return Decision(False, "worse than the live model: " + "; ".join(worse))
-    if all(before is None for before, _ in pairs.values()):
+    compared = [name for name, (before, _) in pairs.items() if before is not None]
+    if not compared:
         return Decision(True, "no live model to compare with")
-    return Decision(True, f"not worse than the live model on {' or '.join(pairs)} (tolerance {tolerance:g})")
+    return Decision(True, f"not worse than the live model on {', '.join(compared)} (tolerance {tolerance:g})")
 
 
 def intent_changes(before: Metrics | None, after: Metrics, threshold: float = 0.01) -> list[dict[str, Any]]:
@@ -112,7 +113,8 @@ class Run:
         self.status: dict[str, Any] = {
             "run_id": run_id, "state": "queued", "phase": "waiting to start", "percent": 0.0,
             "started_at": now_iso(), "finished_at": None, "live_model": None, "candidate_model": None,
-            "before": None, "after": None, "before_unseen": None, "after_unseen": None, "changes": [],
+            "before": None, "after": None, "before_unseen": None, "after_unseen": None, "before_fold": None,
+            "after_fold": None, "changes": [],
             "tolerance": tolerance, "reason": None,
             "loaded": False, "log": str(self.log), "error": None, "timings": {},
         }
@@ -148,11 +150,16 @@ class Run:
                     before_unseen=before_unseen.headline() if before_unseen else None)
         after = self._timed("eval_candidate_s", evaluate_model, candidate)
         after_unseen = self._timed("eval_candidate_unseen_s", evaluate_model, candidate, test_set=UNSEEN)
+        after_fold = self._timed("eval_candidate_fold_s", fold.fold_score)
+        fold.record(candidate.name, after_fold)
+        before_fold = fold.recorded(live.name) if live else None
         decision = decide_sets({"held-in": (self.status["before"], after.headline()),
-                                "unseen": (self.status["before_unseen"], after_unseen.headline())},
+                                "unseen": (self.status["before_unseen"], after_unseen.headline()),
+                                "CV fold": (before_fold, after_fold)},
                                tolerance=self.tolerance, force=self.force)
-        self.update(after=after.headline(), after_unseen=after_unseen.headline(),
-                    changes=intent_changes(before, after), reason=decision.reason, percent=95.0)
+        self.update(after=after.headline(), after_unseen=after_unseen.headline(), before_fold=before_fold,
+                    after_fold=after_fold, changes=intent_changes(before, after), reason=decision.reason,
+                    percent=95.0)
         if not decision.accept:
             self.store.reject(candidate)
             self.update(state="rejected", phase="rejected: the live model stays", percent=100.0)

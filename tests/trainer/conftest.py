@@ -45,10 +45,13 @@ class FakeRasa:
 
 @pytest.fixture
 def runs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Status files, logs and the lock under tmp, never the real var/retrain."""
+    """Status files, logs, the lock and the fold scores under tmp, never the real var/."""
+    from bot.trainer import fold
+
     folder = tmp_path / "retrain"
     folder.mkdir()
     monkeypatch.setattr(runs, "runs_dir", lambda: folder)
+    monkeypatch.setattr(fold, "_registry", lambda: folder / "folds.json")
     return folder
 
 

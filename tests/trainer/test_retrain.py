@@ -193,6 +193,7 @@ def fake_run(model_store: ModelStore, monkeypatch: pytest.MonkeyPatch):
         # "<model>@unseen" gives a model's unseen-set score; without one it scores the same on both sets
         monkeypatch.setattr(retrain, "evaluate_model", lambda model, test_set=None: scores.get(
             f"{model.name}@unseen" if test_set else model.name, scores[model.name]))
+        monkeypatch.setattr(retrain.fold, "fold_score", lambda: {"accuracy": 0.9, "macro_f1": 0.9})
         run = Run("r1", store=model_store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
         monkeypatch.setattr(run, "train", lambda: fake_model(model_store.candidates, "d.tar.gz"))
         return run
@@ -220,6 +221,22 @@ def test_a_candidate_worse_on_the_unseen_set_is_rejected(model_store: ModelStore
     assert status["before_unseen"] == {"accuracy": 0.92, "macro_f1": 0.92}
     assert status["after_unseen"] == {"accuracy": 0.88, "macro_f1": 0.9}
     assert rasa.loads == [] and rasa.live == "c.tar.gz"
+
+
+def test_a_candidate_worse_on_the_cv_fold_than_its_live_model_was_is_rejected(
+        model_store: ModelStore, fake_run) -> None:
+    retrain.fold.record("c.tar.gz", {"accuracy": 0.95, "macro_f1": 0.95})  # c's data predicted itself better
+    status = fake_run({"c.tar.gz": metrics(0.95, 0.95), "d.tar.gz": metrics(0.95, 0.95)},
+                      FakeRasa(live="c.tar.gz")).execute()
+    assert status["state"] == "rejected" and "CV fold" in status["reason"]
+    assert status["before_fold"] == {"accuracy": 0.95, "macro_f1": 0.95} and retrain.fold.recorded("d.tar.gz")
+
+
+def test_the_fold_scores_the_project_data_in_seconds() -> None:
+    from bot.trainer.fold import fold_score
+
+    score = fold_score()
+    assert 0.8 < score["accuracy"] <= 1.0 and 0.8 < score["macro_f1"] <= 1.0
 
 
 def test_a_worse_candidate_is_rejected_and_the_live_model_stays(model_store: ModelStore, fake_run) -> None:

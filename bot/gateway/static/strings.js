@@ -94,7 +94,7 @@ export const T = {
   runStates: { queued: "排队中", training: "训练中", evaluating: "评估中", loading: "上线中",
     accepted: "已上线", rejected: "未上线（比线上模型差）", failed: "失败" },
   before: "线上模型", after: "新模型", accuracy: "意图准确率", macroF1: "Macro-F1",
-  unseenAccuracy: "意图准确率（未见集）", unseenMacroF1: "Macro-F1（未见集）",
+  unseenAccuracy: "意图准确率（未见集）", unseenMacroF1: "Macro-F1（未见集）", foldMacroF1: "Macro-F1（交叉验证一折）",
   report: "打开评估报告",
   reportHint: "报告由 bin/eval-nlu 或每次重新训练生成：准确率、混淆矩阵、分错的例句。",
 };

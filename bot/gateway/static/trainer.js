@@ -216,7 +216,9 @@ function showRun(run) {
     el("tr", {}, el("td", {}, T.macroF1), el("td", {}, pct(before.macro_f1)), el("td", { class: "after" }, pct(after.macro_f1))),
     ...(run.after_unseen ? [
       el("tr", {}, el("td", {}, T.unseenAccuracy), el("td", {}, pct(unseenBefore.accuracy)), el("td", { class: "after" }, pct(unseenAfter.accuracy))),
-      el("tr", {}, el("td", {}, T.unseenMacroF1), el("td", {}, pct(unseenBefore.macro_f1)), el("td", { class: "after" }, pct(unseenAfter.macro_f1)))] : []));
+      el("tr", {}, el("td", {}, T.unseenMacroF1), el("td", {}, pct(unseenBefore.macro_f1)), el("td", { class: "after" }, pct(unseenAfter.macro_f1)))] : []),
+    ...(run.after_fold ? [
+      el("tr", {}, el("td", {}, T.foldMacroF1), el("td", {}, pct((run.before_fold || {}).macro_f1)), el("td", { class: "after" }, pct(run.after_fold.macro_f1)))] : []));
   $("run-reason").textContent = run.error || run.reason || run.decision || "";
   $("retrain-btn").disabled = active;
   clearTimeout(state.poll);
