@@ -29,24 +29,52 @@ def _latest_entity(tracker: Tracker, entity: str) -> Any:
     return next(tracker.get_latest_entity_values(entity), None)
 
 
+# Bot turns that ask what the problem is; a problem button clicked after one continues the message before it.
+PROBLEM_ASKERS = ("utter_ask_problem", "action_photo_received")
+
+
+def case_values(tracker: Tracker, entity: str) -> list[Any]:
+    """The values of `entity` the shopper gave in this case, newest message first: 「有一支笔坏了」 still names
+    the pen after the order was picked from the buttons.
+
+    The case began with the message that opened it; when that was a click on a problem button the bot offered
+    by asking what the problem was, with the message before that question too (「订单O1001 13支笔坏了3支」, then
+    商品破损).
+    """
+    values: list[Any] = []
+    # stages: "case" (messages since the case opened), "opener" (found the opening click: is it an answer to
+    # the problem question?), "asked" (it was: read the one message before the question)
+    stage = "case"
+    for event in reversed(tracker.events):
+        kind, name = event.get("event"), event.get("name")
+        if kind == "action" and name == "action_start_case" and stage == "case":
+            stage = "start"
+        elif kind == "action" and stage == "opener" and name != "action_listen":
+            if name not in PROBLEM_ASKERS:
+                break
+            stage = "asked"
+        elif kind == "user":
+            values += [e.get("value") for e in reversed((event.get("parse_data") or {}).get("entities", []))
+                       if e.get("entity") == entity and e.get("value") is not None]
+            if stage == "asked" or (stage == "start" and not _opened_by_button(event)):
+                break
+            if stage == "start":
+                stage = "opener"
+    return values
+
+
+def _opened_by_button(event: dict[str, Any]) -> bool:
+    """Whether a user message is a click on a problem button (a report intent the bot itself offered)."""
+    return str(event.get("text") or "").startswith("/report_")
+
+
 def case_item(tracker: Tracker) -> str | None:
-    """The item the shopper named in this case, newest first: 「有一支笔坏了」 still names the pen after the
-    order was picked from the buttons."""
+    """The item named in this case (see case_values), newest first."""
     said = _latest_entity(tracker, "item")
     if said:
         return str(said)
-    started = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "action" and event.get("name") == "action_start_case":
-            started = True  # the user message just before it opened the case: the last one to read
-        elif event.get("event") == "user":
-            items = [e.get("value") for e in (event.get("parse_data") or {}).get("entities", [])
-                     if e.get("entity") == "item" and e.get("value")]
-            if items:
-                return str(items[-1])
-            if started:
-                return None
-    return None
+    values = case_values(tracker, "item")
+    return str(values[0]) if values else None
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -96,6 +124,8 @@ class ValidateCaseForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         said = _latest_entity(tracker, "order_id")
+        if not said and tracker.get_slot("order_id") is None:
+            said = next(iter(case_values(tracker, "order_id")), None)
         if not said:
             return {}
         order_id = str(said).upper()
@@ -125,6 +155,8 @@ class ValidateCaseForm(FormValidationAction):
     ) -> dict[str, Any]:
         # 「13支笔坏了3支」: of several numbers, the last is the one that went wrong
         said = next(reversed(list(tracker.get_latest_entity_values("quantity"))), None)
+        if said is None and tracker.get_slot("quantity") is None:
+            said = next(iter(case_values(tracker, "quantity")), None)
         if said is not None and (tracker.get_slot("quantity") is None
                                  or tracker.get_slot("requested_slot") == "quantity"):
             return {"quantity": said}

@@ -152,3 +152,27 @@ async def test_of_two_numbers_the_last_is_how_many_went_wrong(services: Stack) -
                 events=[{"event": "slot", "name": "order_id", "value": "O1001"}])
     slots, _ = await run_form(t)
     assert slots["quantity"] == 3 and slots["item_name"].startswith("晨光中性笔")
+
+
+def user(text: str, intent: str, **entities: Any) -> dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [{"entity": k, "value": v} for k, v in entities.items()]}}
+
+
+async def test_a_problem_clicked_after_the_question_keeps_the_message_before_it(services: Stack) -> None:
+    events = [user("订单O1001 有支笔坏了", "inform", order_id="O1001", item="笔", quantity=1),
+              {"event": "action", "name": "utter_ask_problem"}, {"event": "action", "name": "action_listen"},
+              user("/report_damaged", "report_damaged"), START]
+    t = tracker(slots={"case_type": "damaged"}, intent="report_damaged", text="/report_damaged", events=events)
+    slots, _ = await run_form(t)
+    assert slots["order_id"] == "O1001" and slots["item_name"].startswith("晨光中性笔") and slots["quantity"] == 1
+
+
+async def test_an_earlier_case_lends_nothing_to_a_new_one(services: Stack) -> None:
+    events = [user("订单O1001 有支笔坏了", "report_damaged", order_id="O1001", item="笔"), START,
+              {"event": "action", "name": "action_create_refund"}, {"event": "action", "name": "action_listen"},
+              user("/report_damaged", "report_damaged"), START]
+    t = tracker(slots={"case_type": "damaged"}, intent="report_damaged", text="/report_damaged", events=events)
+    slots, _ = await run_form(t)
+    assert "order_id" not in slots or slots["order_id"] is None

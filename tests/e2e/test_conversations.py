@@ -105,6 +105,19 @@ def test_a_second_miss_on_the_same_question_offers_a_human(stack: Stack) -> None
     assert any(item["conversation_id"] == chat.conversation for item in queue)
 
 
+def test_a_one_character_item_after_a_number_and_a_full_width_order_id_are_understood(stack: Stack) -> None:
+    chat = GatewayShopper(stack, "s1")
+    chat.open()
+    # full-width order id; 笔 right after 13支; the last number is the broken ones
+    chat.say("订单Ｏ１００１ 13支笔坏了3支")
+    if any(b["payload"] == "/report_damaged" for b in chat.offered()):
+        chat.click("/report_damaged")  # read as naming the order: the problem button keeps what was said
+    assert "快递外包装" in chat.bot_texts()[-1]  # order, item and quantity all taken from what was said
+    chat.play("<photos>")
+    offer = chat.bot_texts()[-1]
+    assert "×3" in offer and "¥10.50" in offer  # 3 pens at ¥3.50, priced by the refund service
+
+
 def test_blind_conversations_reach_what_the_shopper_meant(stack: Stack) -> None:
     scripts = load_scripts(BLIND)
     assert len(scripts) >= 30
