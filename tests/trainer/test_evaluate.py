@@ -93,7 +93,7 @@ def held_in(real_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Metri
 
 @pytest.mark.e2e
 def test_rasa_test_nlu_gives_metrics_and_pictures(held_in: Metrics) -> None:
-    assert held_in.examples == 185
+    assert held_in.examples == 183
     assert 0.8 < held_in.accuracy <= 1.0 and 0.8 < held_in.macro_f1 <= 1.0
     assert len(held_in.errors) == sum(c.count for c in held_in.confusions)
     for picture in ("intent_confusion_matrix.png", "intent_histogram.png"):

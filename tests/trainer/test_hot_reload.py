@@ -110,13 +110,15 @@ def test_hot_reload_swaps_the_model_while_a_conversation_continues(stack: Stack,
 
 
 def test_a_rejected_candidate_does_not_change_the_live_model(stack: Stack, rasa: RasaServer, store: ModelStore,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     live = rasa.live_model()
     worse = candidate(store, "worse")
     scores = {live: (0.96, 0.96), worse.name: (0.90, 0.89)}
-    monkeypatch.setattr(retrain, "evaluate_model", lambda model: Metrics(
+    # the same scores on the held-in and the unseen set; the fold is scored for real, recorded under tmp
+    monkeypatch.setattr(retrain, "evaluate_model", lambda model, test_set=None: Metrics(
         results_dir=Path("."), accuracy=scores[model.name][0], macro_f1=scores[model.name][1],
         weighted_f1=scores[model.name][1], examples=185))
+    monkeypatch.setattr(retrain.fold, "_registry", lambda: tmp_path / "folds.json")
     run = Run("worse", store=store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
     monkeypatch.setattr(run, "train", lambda: worse)
     status = run.execute()
