@@ -63,6 +63,13 @@ def case_values(tracker: Tracker, entity: str) -> list[Any]:
     return values
 
 
+def _opening(tracker: Tracker) -> bool:
+    """Whether the form is being opened (nothing asked yet). Only then are earlier messages of the case read for
+    an order or a quantity: later, a value the form refused must not come back on every turn (and a message
+    that answers nothing must reach the rules, e.g. 转人工)."""
+    return tracker.get_slot("requested_slot") is None
+
+
 def _opened_by_button(event: dict[str, Any]) -> bool:
     """Whether a user message is a click on a problem button (a report intent the bot itself offered)."""
     return str(event.get("text") or "").startswith("/report_")
@@ -124,7 +131,7 @@ class ValidateCaseForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         said = _latest_entity(tracker, "order_id")
-        if not said and tracker.get_slot("order_id") is None:
+        if not said and _opening(tracker) and tracker.get_slot("order_id") is None:
             said = next(iter(case_values(tracker, "order_id")), None)
         if not said:
             return {}
@@ -155,7 +162,7 @@ class ValidateCaseForm(FormValidationAction):
     ) -> dict[str, Any]:
         # 「13支笔坏了3支」: of several numbers, the last is the one that went wrong
         said = next(reversed(list(tracker.get_latest_entity_values("quantity"))), None)
-        if said is None and tracker.get_slot("quantity") is None:
+        if said is None and _opening(tracker) and tracker.get_slot("quantity") is None:
             said = next(iter(case_values(tracker, "quantity")), None)
         if said is not None and (tracker.get_slot("quantity") is None
                                  or tracker.get_slot("requested_slot") == "quantity"):

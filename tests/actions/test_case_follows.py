@@ -176,3 +176,12 @@ async def test_an_earlier_case_lends_nothing_to_a_new_one(services: Stack) -> No
     t = tracker(slots={"case_type": "damaged"}, intent="report_damaged", text="/report_damaged", events=events)
     slots, _ = await run_form(t)
     assert "order_id" not in slots or slots["order_id"] is None
+
+
+async def test_a_refused_order_id_does_not_come_back_on_later_turns(services: Stack) -> None:
+    events = [user("东西坏了", "report_damaged"), START, user("O9998", "inform", order_id="O9998"),
+              user("/request_human", "request_human")]
+    t = tracker(slots={"case_type": "damaged", "requested_slot": "order_id"}, intent="request_human",
+                text="/request_human", events=events)
+    slots, dispatcher = await run_form(t)
+    assert "order_id" not in slots and "没有找到" not in texts(dispatcher)  # 转人工 is left to the rules

@@ -99,7 +99,8 @@ def test_a_second_miss_on_the_same_question_offers_a_human(stack: Stack) -> None
     offered = [b for m in second for b in m.get("buttons") or []]
     assert HUMAN_BUTTON[0] in offered  # a human, beside the order buttons asked again
     assert any(b["title"].startswith("O1001") for b in offered)
-    chat.click("/request_human")
+    handed = "\n".join(m["text"] or "" for m in chat.click("/request_human"))
+    assert "人工客服" in handed, handed
     queue = httpx.get(stack.url("gateway") + "/api/agent/queue", timeout=30,
                       headers={"Authorization": f"Bearer {stack.token('agent', 'tests')}"}).json()
     assert any(item["conversation_id"] == chat.conversation for item in queue)
