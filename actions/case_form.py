@@ -42,8 +42,9 @@ def case_values(tracker: Tracker, entity: str) -> list[Any]:
     商品破损).
     """
     values: list[Any] = []
-    # stages: "case" (messages since the case opened), "opener" (found the opening click: is it an answer to
-    # the problem question?), "asked" (it was: read the one message before the question)
+    # stages: "case" (messages after the case opened), "start" (the case just opened: the next message back
+    # opened it), "opener" (that was a problem button: was it an answer to the problem question?), "asked" (it
+    # was: read the one message before the question, then stop)
     stage = "case"
     for event in reversed(tracker.events):
         kind, name = event.get("event"), event.get("name")
