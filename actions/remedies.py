@@ -67,15 +67,12 @@ class ActionOfferRemedy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         order_id = tracker.get_slot("order_id")
-        if tracker.get_slot("line_id"):
-            lines = [(tracker.get_slot("line_id"), int(tracker.get_slot("quantity")))]
-        else:  # whole order: every open line, with what is left of it
-            order = await owned_order(order_id, shopper_of(tracker))
-            lines = [(line.line_id, remaining(line)) for line in open_lines(order)]
+        lines = await _lines_of(tracker, {"order_id": order_id, "line_id": tracker.get_slot("line_id"),
+                                          "quantity": int(tracker.get_slot("quantity") or 0)})
         if not lines:
             dispatcher.utter_message(text=messages.NOTHING_LEFT)
             return case_reset()
-        quotes = [await refunds().quote(order_id, line_id, quantity) for line_id, quantity in lines]
+        quotes = [await refunds().quote(order_id, line["line_id"], line["quantity"]) for line in lines]
         refund_cents = sum(q.refund_cents for q in quotes)
         coupon_cents = sum(q.coupon_cents for q in quotes)
         refund = {"title": messages.refund_title(refund_cents), "payload": "/choose_refund"}
@@ -86,10 +83,11 @@ class ActionOfferRemedy(Action):
         if wanted:
             dispatcher.utter_message(text=messages.REMEDY_WANTED_CONFIRM.format(remedy=messages.REMEDY_NAMES[wanted]))
         if tracker.get_slot("line_id"):
-            text = messages.offer_text(tracker.get_slot("item_name") or "商品", lines[0][1], refund_cents,
+            text = messages.offer_text(tracker.get_slot("item_name") or "商品", lines[0]["quantity"], refund_cents,
                                        coupon_cents)
         else:
-            text = messages.whole_order_offer_text(order_id, sum(q for _, q in lines), refund_cents, coupon_cents)
+            text = messages.whole_order_offer_text(order_id, sum(line["quantity"] for line in lines), refund_cents,
+                                                   coupon_cents)
         dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("remedy_offered", True)]
 
