@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+# Where the replacement tables live, relative to the project (the pipeline component's default).
+TABLES = "data/normalise"
+
 # One character with the index of the original character it stands for.
 _Char = tuple[str, int]
 
@@ -94,10 +97,6 @@ class TextNormaliser:
         """A normaliser with every `*.txt` replacement table in `directory` (none if it does not exist)."""
         return cls(read_replacements(sorted(directory.glob("*.txt"))) if directory.is_dir() else {})
 
-    @property
-    def replacements(self) -> dict[str, str]:
-        return dict(self._replacements)
-
     def __call__(self, text: str) -> Normalised:
         chars: list[_Char] = [(c, i) for i, c in enumerate(text)]
         for step in (_nfkc, _simplified, _without_decoration, self._replaced, _collapsed):
@@ -154,7 +153,7 @@ def _simplified(chars: list[_Char]) -> list[_Char]:
     text = "".join(c for c, _ in chars)
     converted = _converter().convert(text)
     if len(converted) == len(text):
-        return [(n, origin) for n, (_, origin) in zip(converted, chars, strict=False)]
+        return [(n, origin) for n, (_, origin) in zip(converted, chars, strict=True)]
     # a phrase table changed the length: convert character by character so every origin stays exact
     return [(n, origin) for c, origin in chars for n in _converter().convert(c)]
 
@@ -189,10 +188,9 @@ def _without_unmatched_brackets(chars: list[_Char]) -> list[_Char]:
 def _drop_empty_brackets(out: list[_Char]) -> None:
     """Remove a bracket pair just closed at the end of `out` that holds no letter, digit or character:
     what is left of a kaomoji such as (╯°□°）╯ once its face is gone."""
-    closer = out[-1][0]
     for j in range(len(out) - 2, -1, -1):
         inner = out[j][0]
-        if _PAIRS.get(inner) == closer or (inner in _PAIRS and closer in _CLOSERS):
+        if inner in _PAIRS:  # any opener closes it: a kaomoji mixes （ and )
             del out[j:]
             return
         if inner.isalnum():

@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.fingerprint import files_fingerprint
-from bot.nlu.normalise import TextNormaliser
+from bot.nlu.normalise import TABLES, TextNormaliser
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class TextNormaliserComponent(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """Where the trainer-editable replacement tables live (relative to the project)."""
-        return {"tables_path": "data/normalise"}
+        return {"tables_path": TABLES}
 
     @staticmethod
     def required_packages() -> list[str]:

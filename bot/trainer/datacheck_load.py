@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from bot.nlu.normalise import TextNormaliser
+from bot.nlu.normalise import TABLES, TextNormaliser
 from bot.settings import ROOT
 
 # An item under `nlu:` starts a block: "- intent: x", "- synonym: y", "- lookup: z", "- regex: w".
@@ -51,7 +51,7 @@ class NluData:
 @lru_cache(maxsize=1)
 def nlu_normaliser() -> TextNormaliser:
     """The normaliser the pipeline's first component applies, with the project's replacement tables."""
-    return TextNormaliser.from_directory(ROOT / "data" / "normalise")
+    return TextNormaliser.from_directory(ROOT / TABLES)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -125,13 +125,19 @@ def _example_lines(source: str, texts: list[str]) -> list[int | None]:
     return lines
 
 
-def jieba_dictionary_path(root: Path, config_file: str = "config.yml") -> str | None:
-    """The `dictionary_path` of the JiebaTokenizer in the pipeline; None when there is none or no tokenizer."""
+def pipeline_component(root: Path, class_name: str, config_file: str = "config.yml") -> dict[str, Any] | None:
+    """The pipeline entry of the component with this class name (Rasa's or ours under bot.nlu), or None."""
     config = yaml.safe_load((root / config_file).read_text(encoding="utf-8")) or {}
     for component in config.get("pipeline") or []:
-        if str(component.get("name", "")).split(".")[-1] == "JiebaTokenizer":  # Rasa's or ours (bot.nlu)
-            return component.get("dictionary_path")
+        if str(component.get("name", "")).split(".")[-1] == class_name:
+            return dict(component)
     return None
+
+
+def jieba_dictionary_path(root: Path, config_file: str = "config.yml") -> str | None:
+    """The `dictionary_path` of the JiebaTokenizer in the pipeline; None when there is none or no tokenizer."""
+    tokenizer = pipeline_component(root, "JiebaTokenizer", config_file)
+    return tokenizer.get("dictionary_path") if tokenizer else None
 
 
 class Segmenter:
