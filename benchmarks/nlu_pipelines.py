@@ -26,33 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import ROOT
+from bot.trainer.fold import scores, training_set, with_fallback
 
 RASA = Path(sys.executable).parent / "rasa"
-
-
-def _training_set() -> tuple[list[str], list[str]]:
-    from bot.trainer.datacheck_load import load_nlu, nlu_files, nlu_normaliser
-
-    data = load_nlu(ROOT, nlu_files(ROOT))
-    normaliser = nlu_normaliser()
-    return [normaliser.text(e.text) for e in data.examples], [e.label for e in data.examples]
-
-
-def _with_fallback(predictions: list[Any], threshold: float, ambiguity: float) -> list[str]:
-    out = []
-    for p in predictions:
-        (name, top), second = p.ranking[0], (p.ranking[1][1] if len(p.ranking) > 1 else 0.0)
-        out.append("nlu_fallback" if top < threshold or top - second < ambiguity else name)
-    return out
-
-
-def _scores(truth: list[str], guessed: list[str]) -> tuple[float, float]:
-    from sklearn.metrics import f1_score
-
-    base = [t.split("/")[0] for t in truth]
-    labels = sorted(set(base))
-    accuracy = sum(t == g for t, g in zip(base, guessed, strict=True)) / len(base)
-    return accuracy, float(f1_score(base, guessed, labels=labels, average="macro", zero_division=0))
 
 
 def sweep(folds: int) -> None:
@@ -63,7 +39,7 @@ def sweep(folds: int) -> None:
     from bot.trainer.datacheck_load import nlu_normaliser
     from bot.trainer.unseen import UNSEEN, load_examples
 
-    texts, labels = _training_set()
+    texts, labels = training_set()
     unseen = load_examples(UNSEEN)
     unseen_texts = [nlu_normaliser().text(e.text) for e in unseen]
     unseen_truth = [e.intent for e in unseen]
@@ -93,8 +69,8 @@ def sweep(folds: int) -> None:
         full = build_model(config).fit(texts, labels)
         unseen_predictions = predict(full, unseen_texts)
         for threshold in thresholds:
-            cv = _scores(labels, _with_fallback(cv_predictions, threshold, 0.0))
-            un = _scores(unseen_truth, _with_fallback(unseen_predictions, threshold, 0.0))
+            cv = scores(labels, with_fallback(cv_predictions, threshold, 0.0))
+            un = scores(unseen_truth, with_fallback(unseen_predictions, threshold, 0.0))
             rows.append((cv[1], values, threshold, cv, un, fit_seconds))
     rows.sort(key=lambda r: -r[0])
     for _, (analyzer, n, alpha, weight, mask), threshold, cv, un, fit in rows[:25]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from bot.settings import ROOT, get_settings
 
@@ -21,42 +20,57 @@ FOLD = 0
 SEED = 0
 
 
-def _classifier_config(root: Path) -> tuple[dict[str, object], float]:
+def _classifier_config(root: Path) -> tuple[dict[str, Any], float]:
     """The LinearIntentClassifier's settings and the fallback threshold, as config.yml gives them."""
     from bot.nlu.linear_intents import LinearIntentClassifier
+    from bot.trainer.datacheck_load import pipeline_component
 
-    pipeline = (yaml.safe_load((root / "config.yml").read_text(encoding="utf-8")) or {}).get("pipeline") or []
-    config: dict[str, object] = dict(LinearIntentClassifier.get_default_config())
-    threshold = 0.0
-    for component in pipeline:
-        name = str(component.get("name", ""))
-        if name.endswith("LinearIntentClassifier"):
-            config.update({k: v for k, v in component.items() if k != "name"})
-        elif name == "FallbackClassifier":
-            threshold = float(component.get("threshold", 0.0))
-    return config, threshold
+    given = pipeline_component(root, "LinearIntentClassifier") or {}
+    config = {**LinearIntentClassifier.get_default_config(), **{k: v for k, v in given.items() if k != "name"}}
+    fallback = pipeline_component(root, "FallbackClassifier") or {}
+    return config, float(fallback.get("threshold", 0.0))
+
+
+def training_set(root: Path = ROOT) -> tuple[list[str], list[str]]:
+    """The texts of data/nlu as the classifier sees them (normalised) and their full labels (faq/refund_time)."""
+    from bot.trainer.datacheck_load import load_nlu, nlu_files, nlu_normaliser
+
+    examples = load_nlu(root, nlu_files(root)).examples
+    return [nlu_normaliser().text(e.text) for e in examples], [e.label for e in examples]
+
+
+def with_fallback(predictions: list[Any], threshold: float, ambiguity: float = 0.0) -> list[str]:
+    """The intent Rasa's FallbackClassifier lets through for each prediction, or nlu_fallback."""
+    out = []
+    for p in predictions:
+        (name, top), second = p.ranking[0], (p.ranking[1][1] if len(p.ranking) > 1 else 0.0)
+        out.append("nlu_fallback" if top < threshold or top - second < ambiguity else name)
+    return out
+
+
+def scores(truth: list[str], guessed: list[str]) -> tuple[float, float]:
+    """Accuracy and macro-F1 (over the intents present) of guessed intents; labels count by their base intent
+    (faq/refund_time is faq) and a fallback counts as wrong."""
+    from sklearn.metrics import f1_score
+
+    base = [t.split("/")[0] for t in truth]
+    accuracy = sum(t == g for t, g in zip(base, guessed, strict=True)) / len(base)
+    return accuracy, float(f1_score(base, guessed, labels=sorted(set(base)), average="macro", zero_division=0))
 
 
 def fold_score(root: Path = ROOT) -> dict[str, float]:
     """Accuracy and macro-F1 on the held-out fold of data/nlu (a fallback counts as wrong)."""
-    from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
     from bot.nlu.linear_intents import build_model, predict
-    from bot.trainer.datacheck_load import load_nlu, nlu_files, nlu_normaliser
 
-    examples = load_nlu(root, nlu_files(root)).examples
-    texts = [nlu_normaliser().text(e.text) for e in examples]
-    labels = [e.label for e in examples]
+    texts, labels = training_set(root)
     config, threshold = _classifier_config(root)
     train, test = list(StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(texts, labels))[FOLD]
     model = build_model(config).fit([texts[i] for i in train], [labels[i] for i in train])
-    guessed = [p.ranking[0][0] if p.ranking[0][1] >= threshold else "nlu_fallback"
-               for p in predict(model, [texts[i] for i in test])]
-    truth = [labels[i].split("/")[0] for i in test]
-    accuracy = sum(t == g for t, g in zip(truth, guessed, strict=True)) / len(truth)
-    macro_f1 = f1_score(truth, guessed, labels=sorted(set(truth)), average="macro", zero_division=0)
-    return {"accuracy": round(accuracy, 4), "macro_f1": round(float(macro_f1), 4)}
+    guessed = with_fallback(predict(model, [texts[i] for i in test]), threshold)
+    accuracy, macro_f1 = scores([labels[i] for i in test], guessed)
+    return {"accuracy": round(accuracy, 4), "macro_f1": round(macro_f1, 4)}
 
 
 def _registry() -> Path:

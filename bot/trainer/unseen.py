@@ -72,24 +72,27 @@ def score(examples: list[Example], parses: list[dict[str, Any]]) -> Score:
     """Accuracy, macro-F1 over the labels present, out-of-scope routing and faq answer accuracy."""
     from sklearn.metrics import f1_score
 
+    from bot.trainer.fold import scores
+
     truth = [e.base for e in examples]
     guesses = [predicted(p) for p in parses]
     names = [g[0] for g in guesses]
     labels = sorted(set(truth))
     per_intent = f1_score(truth, names, labels=labels, average=None, zero_division=0)
-    oos = [n for e, n in zip(examples, names, strict=False) if e.base == "out_of_scope"]
-    faq = [(e, g) for e, g in zip(examples, guesses, strict=False) if e.base == "faq"]
+    accuracy, macro_f1 = scores(truth, names)
+    oos = [n for e, n in zip(examples, names, strict=True) if e.base == "out_of_scope"]
+    faq = [(e, g) for e, g in zip(examples, guesses, strict=True) if e.base == "faq"]
     errors = [
         {"text": e.text, "intent": e.intent, "predicted": g[1] or g[0], "confidence": round(g[2], 3)}
-        for e, g in zip(examples, guesses, strict=False) if g[0] != e.base
+        for e, g in zip(examples, guesses, strict=True) if g[0] != e.base
     ]
     return Score(
-        accuracy=sum(t == n for t, n in zip(truth, names, strict=False)) / len(examples),
-        macro_f1=float(f1_score(truth, names, labels=labels, average="macro", zero_division=0)),
+        accuracy=accuracy,
+        macro_f1=macro_f1,
         examples=len(examples),
         out_of_scope_routed=sum(n in OUT_OF_SCOPE_ROUTES for n in oos) / len(oos) if oos else 1.0,
         faq_key_accuracy=sum(g[1] == e.intent for e, g in faq) / len(faq) if faq else 1.0,
-        per_intent_f1={name: round(float(f1), 4) for name, f1 in zip(labels, per_intent, strict=False)},
+        per_intent_f1={name: round(float(f1), 4) for name, f1 in zip(labels, per_intent, strict=True)},
         errors=sorted(errors, key=lambda e: -e["confidence"]),
     )
 
