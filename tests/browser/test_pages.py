@@ -51,6 +51,14 @@ def _click(driver: webdriver.Chrome, selector: str) -> None:
     _wait(driver, attempt)
 
 
+def _type(driver: webdriver.Chrome, selector: str, text: str) -> None:
+    def attempt(d: webdriver.Chrome) -> bool:
+        d.find_element(By.CSS_SELECTOR, selector).send_keys(text)
+        return True
+
+    _wait(driver, attempt)
+
+
 def _has_text(selector: str, text: str) -> Callable[[webdriver.Chrome], bool]:
     return lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, selector))
 
@@ -108,8 +116,9 @@ def test_shopper_and_agent_full_demo(rig: Rig, browser, shots: Path, tmp_path: P
     agent.get(rig.url + "/agent")
     _wait(agent, lambda d: d.find_element(By.ID, "demo-agent").is_displayed())
     _click(agent, "#demo-agent")
-    _wait(agent, lambda d: d.find_elements(By.CSS_SELECTOR, f"#queue [data-cid='{cid}']"))
-    assert "买家要求" in agent.find_element(By.CSS_SELECTOR, f"#queue [data-cid='{cid}']").text
+    # The queue row says why it is there (the shopper asked for a person); the queue re-renders on
+    # live events, so read its text through the stale-tolerant wait rather than a held element.
+    _wait(agent, _has_text(f"#queue [data-cid='{cid}']", "买家要求"))
     _click(agent, f"#queue [data-cid='{cid}']")
     _wait(agent, lambda d: d.find_element(By.ID, "claim-btn").is_displayed())
     _wait(
@@ -150,7 +159,7 @@ def test_shopper_and_agent_full_demo(rig: Rig, browser, shots: Path, tmp_path: P
     _click(agent, f"#mine [data-cid='{cid}']")
     _wait(agent, lambda d: d.find_elements(By.CSS_SELECTOR, f"[data-refund='{rid}'] .ok-btn"))
     agent.save_screenshot(str(shots / "06-agent-refund-review.png"))
-    agent.find_element(By.CSS_SELECTOR, f"[data-refund='{rid}'] input").send_keys("照片清楚，同意退款")
+    _type(agent, f"[data-refund='{rid}'] input", "照片清楚，同意退款")
     _click(agent, f"[data-refund='{rid}'] .ok-btn")
     _wait(agent, lambda d: d.find_elements(By.CSS_SELECTOR, f"[data-refund='{rid}'] [data-state=settled]"))
     _wait(shop, _has_text(".msg.agent", "已原路退回"))
