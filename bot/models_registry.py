@@ -7,8 +7,9 @@ import importlib
 MODEL_MODULES = (
     "bot.evidence.models",
     "bot.refunds.models",
+    "bot.transcript.models",
     "bot.gateway.models",
-    "bot.complaints.models",
+    "bot.refunds.complaints.models",
     "bot.trainer.inbox_models",
 )
 

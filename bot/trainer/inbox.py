@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.gateway.models import Message, now_utc
 from bot.trainer.inbox_models import HIT_REASONS, InboxHit, InboxItem
+from bot.transcript.models import Message, now_utc
 
 FALLBACK_INTENT = "nlu_fallback"
 CONTEXT_BEFORE = 4  # messages shown before the misunderstood one

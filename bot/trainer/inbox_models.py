@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from bot.db import Base
-from bot.gateway.models import now_utc
+from bot.transcript.models import now_utc
 
 INBOX_STATUSES = ("open", "labelled", "dismissed")
 HIT_REASONS = ("fallback", "low_confidence", "agent")

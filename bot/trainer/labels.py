@@ -7,15 +7,23 @@ under the same intent and only records it, so a retry never writes twice and nev
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
-from bot.gateway.store import Database
 from bot.trainer import inbox, nlu_files
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Database(Protocol):
+    """What labelling needs of the caller's database (the gateway's bot.gateway.store.Database is one): run
+    `fn(session, *args, **kwargs)` in its own transaction, off the event loop, and return its result."""
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
 
 
 async def label_item(

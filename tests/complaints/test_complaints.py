@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.complaints.service import KeyReused, categorise, create_complaint
+from bot.refunds.complaints.service import KeyReused, categorise, create_complaint
 
 
 @pytest.mark.parametrize(

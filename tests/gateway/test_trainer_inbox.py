@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import update
 
 from bot.db import make_engine
-from bot.gateway.models import now_utc
 from bot.tokens import mint
 from bot.trainer.inbox_models import InboxHit
+from bot.transcript.models import now_utc
 from tests.gateway.conftest import Rig, auth
 
 

@@ -112,8 +112,8 @@ def test_report_from_a_real_run_embeds_the_confusion_matrix(held_in: Metrics, tm
 
 
 @pytest.mark.e2e
-def test_nlu_report_prints_the_summary(held_in: Metrics) -> None:
-    out = subprocess.run([sys.executable, "-m", "bot.nlu_report", str(held_in.results_dir)], capture_output=True,
+def test_report_prints_the_summary_of_a_results_folder(held_in: Metrics) -> None:
+    out = subprocess.run([sys.executable, "-m", "bot.trainer.report", str(held_in.results_dir)], capture_output=True,
                          text=True, check=True).stdout
     assert f"intent accuracy {held_in.accuracy:.3f}" in out and f"macro-F1 {held_in.macro_f1:.3f}" in out
     if held_in.confusions:

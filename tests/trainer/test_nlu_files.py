@@ -12,6 +12,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
+from bot.rasa_protocol import MAX_TEXT_CHARS
 from bot.trainer import nlu_files
 from bot.trainer.nlu_files import AddedExample, EntitySpan, LabelError, add_example, entity_types, known_intents
 
@@ -216,7 +217,7 @@ def test_bad_spans_are_refused(project: Path, spans: list[EntitySpan]) -> None:
         ("report_damaged", "   \n ", [], "bad_text"),
         ("report_damaged", "笔坏了\x00", [], "bad_text"),
         ("report_damaged", "笔坏了\u202e了坏", [], "bad_text"),  # right-to-left override
-        ("report_damaged", "坏" * 201, [], "bad_text"),
+        ("report_damaged", "坏" * (MAX_TEXT_CHARS + 1), [], "bad_text"),
         ("Report_damaged", "笔坏了很久", [], "bad_intent"),
         ("report-damaged", "笔坏了很久", [], "bad_intent"),
         ("faq", "笔坏了很久", [], "bad_intent"),  # the retrieval intent itself
@@ -241,12 +242,12 @@ def test_plain_square_brackets_without_entities_are_kept(project: Path) -> None:
 
 def test_a_write_that_reads_back_wrong_is_undone(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the file on disk does not parse to the intended example, the original comes back."""
-    real_write = nlu_files._write_atomic
+    real_write = nlu_files.write_atomic
 
     def corrupting_write(path: Path, content: str) -> None:
         real_write(path, content.replace("- 盒子被压扁了，里面的碗碎了", "- 盒子被压扁了"))
 
-    monkeypatch.setattr(nlu_files, "_write_atomic", corrupting_write)
+    monkeypatch.setattr(nlu_files, "write_atomic", corrupting_write)
     before = snapshot(project)
     with pytest.raises(LabelError) as err:
         add_example(project, intent="report_damaged", text="盒子被压扁了，里面的碗碎了")

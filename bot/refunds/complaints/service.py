@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.complaints.models import Complaint
-from bot.complaints.schemas import MAX_TEXT
+from bot.refunds.complaints.models import Complaint
+from bot.refunds.complaints.schemas import MAX_TEXT
 from bot.settings import ROOT
 
 CATEGORIES_PATH = ROOT / "data" / "complaints.yml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from bot.complaints import service
-from bot.complaints.schemas import ComplaintIn, ComplaintOut
+from bot.refunds.complaints import service
+from bot.refunds.complaints.schemas import ComplaintIn, ComplaintOut
 from bot.refunds.deps import IdempotencyKeyDep, SessionDep
 from bot.refunds.errors import Invalid
 

@@ -1,1 +1,0 @@
-"""Complaints (投诉): categorised, ticketed, and queued for an agent."""
