@@ -17,9 +17,10 @@ from actions.identity import conversation_of, shopper_of
 from actions.orders import OrderProblem, find_line, match_line, owned_order, remaining
 from actions.services import refunds
 from bot.policy import evidence_for
+from bot.rasa_protocol import PHOTO_KINDS
 from bot.refunds.client import RefundsError
 
-PHOTO_SLOTS = {f"photo_{kind}": kind for kind in ("package", "label", "items")}
+PHOTO_SLOTS = {f"photo_{kind}": kind for kind in PHOTO_KINDS}
 # Messages that try to answer the form's question; a message of another intent (a digression, a restated
 # problem) is not counted as a failed answer.
 ANSWER_INTENTS = ("inform", "upload_photo")

@@ -38,5 +38,4 @@ class ActionRecordComplaint(Action):
         dispatcher.utter_message(
             text=messages.COMPLAINT_RECORDED.format(category=complaint.category_label, ticket=complaint.ticket)
         )
-        events, _ = await hand_over(tracker, reason="complaint")
-        return events
+        return hand_over(dispatcher, reason="complaint")

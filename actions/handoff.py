@@ -5,31 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
-from actions.identity import conversation_of, shopper_of
-from actions.services import refunds, request_handoff
+from actions.identity import shopper_of
+from actions.services import refunds
+from bot.rasa_protocol import handoff_request
 
 APPEALABLE = ("rejected", "needs_review", "settled")
 
 
-async def hand_over(
-    tracker: Tracker, *, reason: str, refund_id: str | None = None
-) -> tuple[list[dict[str, Any]], bool]:
-    """Queue for an agent and leave any open form; the bot pauses only if the gateway took it.
+def hand_over(
+    dispatcher: CollectingDispatcher, *, reason: str, refund_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Ask the gateway to queue the conversation for an agent, and leave any open form.
 
-    Returns the events, and whether an agent will pick the conversation up.
+    The request is a custom reply (bot.rasa_protocol.handoff_request) that the gateway acts on when it
+    reads the bot's answer, and which tells the shopper they are waiting; the bot does not call the
+    gateway back, and its tracker is not paused (the gateway stops asking it while an agent holds the chat).
     """
-    taken = await request_handoff(conversation_id=conversation_of(tracker), reason=reason,
-                                  refund_id=refund_id)
+    dispatcher.utter_message(json_message=handoff_request(reason, refund_id))
     # always leave the form (the rules expect it, whether or not one was open)
-    events: list[dict[str, Any]] = [ActiveLoop(None), SlotSet("requested_slot", None)]
-    if taken:
-        events.append(ConversationPaused())
-    return events, taken
+    return [ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
 class ActionHandoff(Action):
@@ -39,12 +38,7 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        events, taken = await hand_over(tracker, reason="asked")
-        if taken:
-            dispatcher.utter_message(text=messages.HANDOFF)
-        else:
-            dispatcher.utter_message(text=messages.HANDOFF_UNAVAILABLE)
-        return events
+        return hand_over(dispatcher, reason="asked")
 
 
 class ActionOpenAppeal(Action):
@@ -61,9 +55,5 @@ class ActionOpenAppeal(Action):
         if target is None:
             dispatcher.utter_message(text=messages.APPEAL_NOTHING)
             return []
-        events, taken = await hand_over(tracker, reason="appeal", refund_id=target.refund_id)
-        dispatcher.utter_message(
-            text=messages.APPEAL_OPENED.format(refund_id=target.refund_id) if taken
-            else messages.HANDOFF_UNAVAILABLE
-        )
-        return events
+        dispatcher.utter_message(text=messages.APPEAL_OPENED.format(refund_id=target.refund_id))
+        return hand_over(dispatcher, reason="appeal", refund_id=target.refund_id)

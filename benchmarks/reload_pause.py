@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.rasa_protocol import MODEL_PATH, SECRET_HEADER
 from bot.settings import ROOT, get_settings
 from tests.e2e.conftest import Conversation
 from tests.e2e.stack import Stack
@@ -32,8 +33,8 @@ def put_model(stack: Stack, model: Path) -> None:
 
 
 def threaded_load(stack: Stack, model: Path) -> None:
-    resp = httpx.post(f"{stack.url('rasa')}/webhooks/trusted/model", json={"model_file": str(model)},
-                      headers={"X-Channel-Secret": stack.channel_secret}, timeout=600)
+    resp = httpx.post(f"{stack.url('rasa')}{MODEL_PATH}", json={"model_file": str(model)},
+                      headers={SECRET_HEADER: stack.channel_secret}, timeout=600)
     resp.raise_for_status()
 
 

@@ -12,8 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
-import httpx
-
+from bot.rasa_protocol import BotUnavailable, ChannelRefused, RasaServer
 from bot.settings import get_settings
 from bot.tokens import ROLES, mint
 
@@ -39,33 +38,32 @@ class ChannelChat:
     """A terminal conversation straight into Rasa's trusted channel (what the gateway does)."""
 
     def __init__(self, shopper: str) -> None:
-        s = get_settings()
         self.shopper, self.conversation = shopper, f"cli_{uuid.uuid4().hex[:12]}"
-        self.url = f"{s.rasa_url}/webhooks/trusted/webhook"
-        self.headers = {"X-Channel-Secret": s.channel_secret}
+        self.rasa = RasaServer.from_settings()
         self.buttons: list[dict[str, str]] = []
 
     def send(self, event: str, **fields: str) -> None:
-        body = {"shopper_id": self.shopper, "conversation_id": self.conversation, "event": event, **fields}
         try:
-            resp = httpx.post(self.url, json=body, headers=self.headers, timeout=60)
-        except httpx.HTTPError as exc:
-            print(f"  ! 暂时连不上机器人，请稍后再试 (Rasa at {self.url} is not reachable: {exc}; is bin/up running?)")
+            answer = self.rasa.send(self.shopper, self.conversation, event, **fields)
+        except BotUnavailable as exc:
+            print(f"  ! 暂时连不上机器人，请稍后再试 ({exc}; is bin/up running?)")
             return
-        if resp.status_code != 200:
-            print(f"  ! {resp.status_code} {resp.text}")
+        except ChannelRefused as exc:
+            print(f"  ! refused: {exc.code}")
             return
         self.buttons = []
-        for msg in resp.json().get("messages", []):
-            if msg.get("text"):
-                print(f"客服: {msg['text']}")
-            for button in msg.get("buttons") or []:
+        for reply in answer.replies:
+            if reply.text:
+                print(f"客服: {reply.text}")
+            for button in reply.buttons:
                 self.buttons.append(button)
                 print(f"  [{len(self.buttons)}] {button['title']}")
+        if answer.handoff:
+            print(f"  (the bot asks for an agent, reason {answer.handoff.reason}: agents work in the web console)")
 
     def upload(self, kind: str, path: str) -> None:
         from bot.db import session_scope
-        from bot.evidence.service import PhotoRejected, store_photo
+        from bot.evidence.store import PhotoRejected, store_photo
 
         try:
             with session_scope() as session:

@@ -6,7 +6,6 @@ Pure functions, no Sanic and no tracker store: the blueprint in `trusted.py` onl
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,13 +14,18 @@ from typing import Any
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.events import Event
 
-from bot.policy import PHOTO_KINDS
+from bot.rasa_protocol import (
+    EVENTS,
+    ID_PATTERN,
+    MAX_PAYLOAD_CHARS,
+    MAX_TEXT_CHARS,
+    PHOTO_ID_PATTERN,
+    PHOTO_KINDS,
+    sender_id,
+)
 
-MAX_TEXT_CHARS = 1000
-MAX_PAYLOAD_CHARS = 2000
-EVENTS = ("text", "button", "photo", "start")
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-PHOTO_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+# The shopper asked for a person (typed 转人工 or the 转人工 button): the bot's own handoff rule runs.
+HUMAN_MESSAGE = f"{INTENT_MESSAGE_PREFIX}request_human"
 
 # Slashes Rasa would read as (or a reader would mistake for) the "/intent{...}" prefix.
 SLASHES = frozenset("/\uff0f\u2215\u2044\u29f8")  # / ／ ∕ ⁄ ⧸
@@ -34,6 +38,7 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {  # event -> (requi
     "button": (frozenset({"payload"}), frozenset()),
     "photo": (frozenset({"photo_id", "photo_kind"}), frozenset()),
     "start": (frozenset(), frozenset({"order_id"})),
+    "human": (frozenset(), frozenset()),
 }
 _COMMON = frozenset({"shopper_id", "conversation_id", "event"})
 
@@ -103,21 +108,23 @@ def _event_dict(event: Event | Mapping[str, Any]) -> Mapping[str, Any]:
     return event if isinstance(event, Mapping) else event.as_dict()
 
 
-def offered_payloads(events: Iterable[Event | Mapping[str, Any]]) -> set[str]:
-    """Every button payload the bot has shown in these tracker events."""
-    found: set[str] = set()
+def offered_button(events: Iterable[Event | Mapping[str, Any]], payload: str) -> dict[str, str] | None:
+    """The button with exactly this payload that a bot turn among these events offered (the latest), or None.
+
+    This is the one check that a clicked button was offered: the tracker is the bot's own record of
+    what it showed this sender, and the channel is where a payload becomes an intent.
+    """
+    if not isinstance(payload, str):
+        return None
+    found = None
     for event in events:
         data = _event_dict(event)
         if data.get("event") != "bot":
             continue
-        buttons = (data.get("data") or {}).get("buttons") or []
-        found.update(b["payload"] for b in buttons if isinstance(b, Mapping) and isinstance(b.get("payload"), str))
+        for b in (data.get("data") or {}).get("buttons") or []:
+            if isinstance(b, Mapping) and b.get("payload") == payload:
+                found = {"title": str(b.get("title") or payload), "payload": payload}
     return found
-
-
-def payload_was_offered(events: Iterable[Event | Mapping[str, Any]], payload: str) -> bool:
-    """Whether a bot turn among these events offered a button with exactly this payload."""
-    return isinstance(payload, str) and payload in offered_payloads(events)
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ class Inbound:
 
     @property
     def sender_id(self) -> str:
-        return f"{self.shopper_id}:{self.conversation_id}"
+        return sender_id(self.shopper_id, self.conversation_id)
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -185,6 +192,8 @@ def parse_inbound(body: Any) -> Inbound:
             raise ChannelError(422, "button_not_offered", "no button with this payload was offered")
     elif event == "photo":
         text = build_photo_message(_string(body, "photo_kind"), _string(body, "photo_id"))
+    elif event == "human":
+        text = HUMAN_MESSAGE
     else:
         order_id = body.get("order_id")
         text = build_start_message(None if order_id is None else _string(body, "order_id"))

@@ -21,12 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channel.inbound import ChannelError, Inbound, parse_inbound, payload_was_offered
+from bot.channel.inbound import ChannelError, Inbound, offered_button, parse_inbound
+from bot.rasa_protocol import CHANNEL_NAME, CHANNEL_PREFIX, MODEL_PATH, SECRET_HEADER, WEBHOOK_PATH
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Channel-Secret"
 MAX_BODY_BYTES = 16 * 1024
 REPLY_KEYS = ("text", "buttons", "image", "custom", "attachment")
 
@@ -85,7 +85,7 @@ def bot_replies(collector: CollectingOutputChannel) -> list[dict[str, Any]]:
 
 
 class TrustedInput(InputChannel):
-    """Accepts text, button, photo and start events from the gateway and answers with the bot's replies."""
+    """Accepts text, button, photo, start and human events from the gateway and answers with the bot's replies."""
 
     def __init__(self, secret: str | None = None) -> None:
         self._secret = secret
@@ -93,7 +93,7 @@ class TrustedInput(InputChannel):
 
     @classmethod
     def name(cls) -> str:
-        return "trusted"
+        return CHANNEL_NAME
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TrustedInput:
@@ -103,14 +103,16 @@ class TrustedInput(InputChannel):
     def secret(self) -> str:
         return self._secret if self._secret is not None else get_settings().channel_secret
 
-    async def _check_button(self, request: Request, inbound: Inbound) -> None:
+    async def _offered_button(self, request: Request, inbound: Inbound) -> dict[str, str]:
         agent = getattr(request.app.ctx, "agent", None)
         store = getattr(agent, "tracker_store", None)
         if store is None:
             raise ChannelError(503, "bot_not_ready", "the bot has not loaded yet")
         tracker = await store.retrieve_full_tracker(inbound.sender_id)
-        if tracker is None or not payload_was_offered(tracker.events, inbound.text):
+        button = offered_button(tracker.events, inbound.text) if tracker is not None else None
+        if button is None:
             raise ChannelError(422, "button_not_offered", "no button with this payload was offered")
+        return button
 
     async def _understanding(self, request: Request, inbound: Inbound) -> dict[str, Any] | None:
         """The parse of the text just handled, read back from the tracker (None if unavailable)."""
@@ -131,8 +133,7 @@ class TrustedInput(InputChannel):
         if not secret_matches(request.headers.get(SECRET_HEADER), self.secret):
             raise ChannelError(401, "bad_channel_secret", "missing or wrong X-Channel-Secret")
         inbound = parse_inbound(decode_body(request.body))
-        if inbound.event == "button":
-            await self._check_button(request, inbound)
+        button = await self._offered_button(request, inbound) if inbound.event == "button" else None
         collector = CollectingOutputChannel()
         message = UserMessage(
             inbound.text, collector, inbound.sender_id, input_channel=self.name(), metadata=inbound.metadata
@@ -146,6 +147,8 @@ class TrustedInput(InputChannel):
             log.exception("trusted channel: handling failed for %s", inbound.sender_id)
             raise ChannelError(500, "bot_error", "the bot failed to handle the message") from exc
         body: dict[str, Any] = {"messages": bot_replies(collector)}
+        if button is not None:
+            body["button"] = button  # the title the shopper saw, for the transcript
         if inbound.event == "text":
             body["nlu"] = await self._understanding(request, inbound)
         return response.json(body)
@@ -188,14 +191,14 @@ class TrustedInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("trusted_webhook", __name__)
 
-        @webhook.route("/webhook", methods=["POST"])
+        @webhook.route(WEBHOOK_PATH.removeprefix(CHANNEL_PREFIX), methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
                 return await self._handle(request, on_new_message)
             except ChannelError as exc:
                 return response.json(exc.as_json(), status=exc.status)
 
-        @webhook.route("/model", methods=["POST"])
+        @webhook.route(MODEL_PATH.removeprefix(CHANNEL_PREFIX), methods=["POST"])
         async def load_model(request: Request) -> HTTPResponse:
             try:
                 return await self._load_model(request)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.gateway import handoff, messages, orders, transcript
+from bot.gateway import handoff, messages, notices, orders, transcript
 from bot.gateway.chat import _conversation, deliver
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import publish_event
-from bot.gateway.models import HOLDER_BOT, HOLDER_QUEUE
 from bot.gateway.photos import resend_pending_photos
 from bot.gateway.transcript import NewMessage
-from bot.rasa_api import resume_bot
+from bot.transcript.models import HOLDER_BOT
 
 
 async def existing_conversation(gw: Gateway, conversation_id: str) -> dict[str, Any]:
@@ -26,16 +25,8 @@ async def claim(gw: Gateway, conversation_id: str, agent_id: str) -> dict[str, A
     """Take a waiting conversation; exactly one of several concurrent claimers wins (409 others)."""
     await existing_conversation(gw, conversation_id)
     mine = handoff.agent_holder(agent_id)
-    await handoff.current_holder(gw, conversation_id)  # make sure Redis has the holder
-    if not await handoff.cas_holder(gw, conversation_id, HOLDER_QUEUE, mine):
-        raise GatewayError(409, "not_waiting")
-    try:
-        won = await gw.db.run(handoff.sql_claim, conversation_id, agent_id)
-    except BaseException:
-        await handoff.cas_holder(gw, conversation_id, mine, HOLDER_QUEUE)
-        raise
-    if not won:  # Redis was stale; SQL has the final word
-        await handoff.set_holder(gw, conversation_id, await gw.db.run(handoff.sql_holder, conversation_id))
+    # One conditional UPDATE decides: of several concurrent claimers exactly one changes the row.
+    if not await gw.db.run(handoff.sql_claim, conversation_id, agent_id):
         raise GatewayError(409, "not_waiting")
     await publish_event(
         gw.redis,
@@ -64,13 +55,13 @@ async def reply(gw: Gateway, conversation_id: str, agent_id: str, text: str) -> 
 
 
 async def release(gw: Gateway, conversation_id: str, agent_id: str) -> dict[str, Any]:
-    """Give the conversation back to the bot, which carries on with its own tracker (context)."""
+    """Give the conversation back to the bot, which carries on with its own tracker (context).
+
+    Rasa's tracker was never paused (the holder in SQL alone keeps the bot out), so nothing needs resuming.
+    """
     conv = await require_holder(gw, conversation_id, agent_id)
     if not await gw.db.run(handoff.sql_release, conversation_id, agent_id):
         raise GatewayError(409, "not_holder")
-    await handoff.set_holder(gw, conversation_id, HOLDER_BOT)
-    # the bot's handoff action paused its tracker; it must listen again before it is asked anything
-    await resume_bot(gw.http, shopper_id=conv["shopper_id"], conversation_id=conversation_id)
     await publish_event(gw.redis, gw.keys.queue_channel(), {"type": "released", "conversation_id": conversation_id})
     saved = await deliver(gw, conversation_id, [NewMessage(sender="bot", text=messages.AGENT_LEFT)])
     saved += await resend_pending_photos(gw, conv)
@@ -78,16 +69,12 @@ async def release(gw: Gateway, conversation_id: str, agent_id: str) -> dict[str,
 
 
 async def decide(gw: Gateway, refund_id: str, agent_id: str, *, approve: bool, reason: str) -> dict[str, Any]:
-    """Approve or reject through the refund service, then tell the shopper in their chat."""
+    """Approve or reject through the refund service; the shopper is told by the service's own notice
+    (money back, or why not), which its outbox holds from the moment of the decision and which is told
+    in their chat right now (bot/gateway/notices.py)."""
     refund = await orders.decide_refund(gw, refund_id, approve=approve, agent_id=agent_id, reason=reason)
     cid = refund.get("conversation_id") or await gw.db.run(handoff.sql_conversation_of_refund, refund_id)
-    told: list[dict[str, Any]] = []
-    if cid and await gw.db.run(_conversation, cid):
-        if approve:
-            text = messages.REFUND_APPROVED.format(amount=f"{refund['amount_cents'] / 100:.2f}")
-        else:
-            text = messages.REFUND_REJECTED.format(reason=reason or messages.REFUND_REJECTED_NO_REASON)
-        told = await deliver(gw, cid, [NewMessage(sender="agent", author=agent_id, text=text)])
+    told = await notices.deliver_pending(gw, shopper_id=refund["shopper_id"])
     return {"refund": refund, "conversation_id": cid, "messages": told}
 
 

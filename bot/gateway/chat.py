@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.gateway import handoff, messages, orders, transcript
+from bot.gateway import handoff, messages, notices, orders, transcript
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import publish_event, publish_messages
-from bot.gateway.models import HOLDER_BOT
-from bot.gateway.rasa import BotAnswer, BotUnavailable
 from bot.gateway.transcript import NewMessage
+from bot.rasa_protocol import BotAnswer, BotUnavailable, ChannelRefused
 from bot.trainer import inbox
+from bot.transcript.models import HOLDER_BOT
 
 log = logging.getLogger(__name__)
-PHOTO_KINDS = ("package", "label", "items")
 
 
 async def deliver(gw: Gateway, conversation_id: str, items: list[NewMessage]) -> list[dict[str, Any]]:
@@ -30,27 +29,53 @@ def bot_messages(answer: BotAnswer) -> list[NewMessage]:
     return [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons]
 
 
+async def _answer(gw: Gateway, conv: dict[str, Any], event: str, **fields: Any) -> BotAnswer | None:
+    """The bot's answer to one event; None when Rasa is down (the caller says so to the shopper)."""
+    try:
+        return await gw.bot.send(
+            shopper_id=conv["shopper_id"], conversation_id=conv["conversation_id"], event=event, **fields
+        )
+    except ChannelRefused as exc:
+        raise GatewayError(422, exc.code) from exc
+    except BotUnavailable as exc:
+        log.warning("bot unavailable for %s: %s", conv["conversation_id"], exc)
+        return None
+
+
 async def ask_bot(
     gw: Gateway, conv: dict[str, Any], event: str, *, about_seq: int | None = None, **fields: Any
 ) -> list[dict[str, Any]]:
-    """Forward one event to Rasa and persist its replies as bot messages.
+    """Forward one event to Rasa and persist its replies as bot messages (see `_record`)."""
+    answer = await _answer(gw, conv, event, **fields)
+    return await _record(gw, conv, answer, about_seq=about_seq)
 
-    For a shopper's text (`about_seq` is its message), what the model understood is kept with it,
-    and a poor parse is filed in the trainers' NLU inbox.
+
+async def _record(
+    gw: Gateway,
+    conv: dict[str, Any],
+    answer: BotAnswer | None,
+    *,
+    before: list[NewMessage] | None = None,
+    about_seq: int | None = None,
+) -> list[dict[str, Any]]:
+    """Persist the bot's answer (after `before`, in one write) and act on it.
+
+    For a shopper's text (`about_seq` is its message), what the model understood is kept with it, and a
+    poor parse is filed in the trainers' NLU inbox. Money an action moved is told from the outbox right
+    after the replies. When the bot asks for an agent (its handoff action), the conversation is queued
+    here: that is the only way into the queue.
     """
-    nlu = None
-    try:
-        answer = await gw.bot.send(
-            shopper_id=conv["shopper_id"], conversation_id=conv["conversation_id"], event=event, **fields
-        )
-        items = bot_messages(answer)
-        nlu = answer.nlu
-    except BotUnavailable as exc:
-        log.warning("bot unavailable for %s: %s", conv["conversation_id"], exc)
-        items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
-    saved = await deliver(gw, conv["conversation_id"], items)
-    if nlu is not None and about_seq is not None:
-        await _file_understanding(gw, conv["conversation_id"], about_seq, nlu)
+    cid = conv["conversation_id"]
+    items = list(before or [])
+    items += bot_messages(answer) if answer else [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
+    saved = await deliver(gw, cid, items)
+    if answer is None:
+        return saved
+    if answer.nlu is not None and about_seq is not None:
+        await _file_understanding(gw, cid, about_seq, answer.nlu)
+    saved += await notices.deliver_pending(gw, conversation_id=cid)
+    if answer.handoff:
+        saved += await request_human(gw, cid, reason=answer.handoff.reason, refund_id=answer.handoff.refund_id)
     return saved
 
 
@@ -86,7 +111,6 @@ async def open_conversation(gw: Gateway, shopper_id: str, order_id: str | None) 
             transcript.create_conversation(s, shopper_id=shopper_id, order_id=order_id)
         )
     )
-    await handoff.set_holder(gw, conv["conversation_id"], HOLDER_BOT)
     greeting = await ask_bot(gw, conv, "start", order_id=order_id)
     return {"conversation_id": conv["conversation_id"], "order_id": order_id, "messages": greeting}
 
@@ -102,49 +126,53 @@ def clean_text(gw: Gateway, text: str) -> str:
 
 async def send_text(gw: Gateway, conv: dict[str, Any], text: str) -> list[dict[str, Any]]:
     text = clean_text(gw, text)
-    holder = await handoff.current_holder(gw, conv["conversation_id"])
-    if holder == HOLDER_BOT and text in messages.HUMAN_REQUESTS:
-        saved = await deliver(gw, conv["conversation_id"], [NewMessage(sender="shopper", text=text)])
-        return saved + await request_human(gw, conv["conversation_id"], reason="asked")
-    saved = await deliver(gw, conv["conversation_id"], [NewMessage(sender="shopper", text=text)])
-    if holder != HOLDER_BOT:
+    cid = conv["conversation_id"]
+    saved = await deliver(gw, cid, [NewMessage(sender="shopper", text=text)])
+    if await handoff.current_holder(gw, cid) != HOLDER_BOT:
         return saved  # an agent (or the queue) has the conversation: the bot stays silent
+    if text in messages.HUMAN_REQUESTS:  # unmistakable: the bot's handoff rule, without asking the NLU
+        return saved + await ask_for_human(gw, conv)
     return saved + await ask_bot(gw, conv, "text", about_seq=saved[-1]["seq"], text=text)
 
 
 async def send_button(gw: Gateway, conv: dict[str, Any], payload: str) -> list[dict[str, Any]]:
-    """Accept a button only if the bot offered its payload earlier in this conversation."""
-    button = await gw.db.run(transcript.offered_button, conv["conversation_id"], payload)
-    if button is None:
-        raise GatewayError(422, "button_not_offered")
-    holder = await handoff.current_holder(gw, conv["conversation_id"])
-    shopper_msg = NewMessage(sender="shopper", text=button["title"], payload=payload)
-    if holder != HOLDER_BOT:
-        return await deliver(gw, conv["conversation_id"], [shopper_msg])
-    # Ask the bot first: if it refuses the payload, nothing is recorded.
-    try:
-        answer = await gw.bot.send(
-            shopper_id=conv["shopper_id"],
-            conversation_id=conv["conversation_id"],
-            event="button",
-            payload=payload,
-        )
-        bot_items = bot_messages(answer)
-    except BotUnavailable:
-        bot_items = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
-    return await deliver(gw, conv["conversation_id"], [shopper_msg, *bot_items])
+    """A click on a bot button: the trusted channel checks the bot offered it in this conversation.
+
+    Nothing is recorded unless the bot accepted the click (then the shopper's click, with the button's
+    title, and the bot's replies are written together). While an agent holds the chat the bot's buttons
+    mean nothing, so the shopper is asked to type instead.
+    """
+    cid = conv["conversation_id"]
+    if await handoff.current_holder(gw, cid) != HOLDER_BOT:
+        raise GatewayError(409, "agent_has_conversation")
+    answer = await _answer(gw, conv, "button", payload=payload)
+    if answer is None:  # nothing recorded of the click: the bot could not check it
+        return await deliver(gw, cid, [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)])
+    clicked = NewMessage(sender="shopper", text=answer.button_title or payload, payload=payload)
+    return await _record(gw, conv, answer, before=[clicked])
+
+
+async def ask_for_human(gw: Gateway, conv: dict[str, Any]) -> list[dict[str, Any]]:
+    """The shopper wants a person (typed 转人工 or the 转人工 button).
+
+    The bot handles it as it handles the request_human intent (it leaves any open form and asks for an
+    agent); the queue is entered directly only when the bot is down or someone already holds the chat.
+    """
+    if await handoff.current_holder(gw, conv["conversation_id"]) == HOLDER_BOT:
+        answer = await _answer(gw, conv, "human")
+        if answer is not None:
+            saved = await deliver(gw, conv["conversation_id"], bot_messages(answer))
+            reason = answer.handoff.reason if answer.handoff else "asked"
+            return saved + await request_human(gw, conv["conversation_id"], reason=reason)
+    return await request_human(gw, conv["conversation_id"], reason="asked")
 
 
 async def request_human(
-    gw: Gateway, conversation_id: str, *, reason: str, refund_id: str | None = None, notify: bool = True
+    gw: Gateway, conversation_id: str, *, reason: str, refund_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Put the conversation in the agent queue (idempotent); tell the shopper when it is new."""
+    """Put the conversation in the agent queue (idempotent in SQL) and tell the shopper where they stand."""
     item, created = await gw.db.run(handoff.sql_enqueue, conversation_id, reason=reason, refund_id=refund_id)
-    holder = await gw.db.run(handoff.sql_holder, conversation_id)
-    await handoff.set_holder(gw, conversation_id, holder)
     if created:
         await publish_event(gw.redis, gw.keys.queue_channel(), {"type": "enqueued", **item})
-    if not notify:
-        return []
     text = messages.HANDOFF_WAITING if created else messages.HANDOFF_ALREADY
     return await deliver(gw, conversation_id, [NewMessage(sender="bot", text=text)])

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.rasa_protocol import MAX_TEXT_CHARS
 from bot.settings import ROOT
 
 
@@ -16,7 +17,7 @@ def _rate(value: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    max_text_chars: int = 1000
+    max_text_chars: int = MAX_TEXT_CHARS  # the channel refuses longer texts
     rate_count: int = 30  # messages and uploads per shopper ...
     rate_seconds: int = 60  # ... per this many seconds
     demo: bool = False
@@ -27,12 +28,15 @@ class GatewayConfig:
     # FallbackClassifier's own threshold, 0.45 in config.yml, already files everything below it).
     inbox_below: float = 0.70
     project_root: Path = ROOT  # where data/nlu and domain.yml live (labelling writes there)
+    # The refund service's money notices not told by a request are swept into the chats this often
+    # (0: never, in this process) once they are this old (bot/gateway/notices.py).
+    notice_sweep_seconds: float = 3.0
+    notice_grace_seconds: float = 2.0
 
     @classmethod
     def from_env(cls) -> GatewayConfig:
         count, seconds = _rate(os.environ.get("BOT_RATE_LIMIT", "30/60"))
         return cls(
-            max_text_chars=int(os.environ.get("BOT_MAX_TEXT_CHARS", "1000")),
             rate_count=count,
             rate_seconds=seconds,
             demo=os.environ.get("BOT_DEMO") == "1",
@@ -41,4 +45,6 @@ class GatewayConfig:
             key_prefix=os.environ.get("BOT_GATEWAY_KEY_PREFIX", "gw:"),
             inbox_below=float(os.environ.get("BOT_INBOX_BELOW", "0.70")),
             project_root=Path(os.environ.get("BOT_PROJECT_ROOT", str(ROOT))),
+            notice_sweep_seconds=float(os.environ.get("BOT_NOTICE_SWEEP", "3")),
+            notice_grace_seconds=float(os.environ.get("BOT_NOTICE_GRACE", "2")),
         )

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 
 from bot.gateway.config import GatewayConfig
 from bot.gateway.keys import Keys
-from bot.gateway.rasa import TrustedChannel
 from bot.gateway.store import Database
+from bot.rasa_protocol import TrustedChannel
 from bot.settings import Settings
 
 

@@ -38,17 +38,12 @@ def agent(request: Request) -> Principal:
     return _principal(request, "agent")
 
 
-def service(request: Request) -> Principal:
-    return _principal(request, "service")
-
-
 def shopper_or_agent(request: Request) -> Principal:
     return _principal(request, "shopper", "agent")
 
 
 ShopperDep = Annotated[Principal, Depends(shopper)]
 AgentDep = Annotated[Principal, Depends(agent)]
-ServiceDep = Annotated[Principal, Depends(service)]
 ViewerDep = Annotated[Principal, Depends(shopper_or_agent)]
 
 

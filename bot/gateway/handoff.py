@@ -1,32 +1,22 @@
-"""Who holds a conversation (bot, the queue, or an agent): SQL is durable, Redis is live.
+"""Who holds a conversation (bot, the queue, or an agent): `conversations.holder` in SQL, the only owner.
 
-Claiming is a compare-and-set in Redis (Lua) and a conditional UPDATE in SQL; both must succeed,
-so exactly one agent wins even with several gateway workers.
+Every change is a conditional UPDATE (enqueue: bot → queue, claim: queue → agent:<id>, release:
+agent:<id> → bot), so exactly one of several concurrent callers wins, across gateway workers. The
+gateway asks the bot only while the holder is the bot; Rasa's tracker is never paused.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.gateway.context import Gateway
-from bot.gateway.models import AGENT_PREFIX, HOLDER_BOT, HOLDER_QUEUE, Conversation, Handoff, now_utc
-
-log = logging.getLogger(__name__)
-
-_CAS = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
+from bot.gateway.models import Handoff
+from bot.transcript.models import AGENT_PREFIX, HOLDER_BOT, HOLDER_QUEUE, Conversation, now_utc
 
 
 def agent_holder(agent_id: str) -> str:
@@ -173,31 +163,5 @@ def queue_item(h: Handoff, c: Conversation) -> dict[str, Any]:
     return item
 
 
-# ---- Redis + SQL together (async) -----------------------------------------------------------
-
-
 async def current_holder(gw: Gateway, conversation_id: str) -> str:
-    """The live holder from Redis; rebuilt from SQL when Redis lost it (restart, flush)."""
-    key = gw.keys.holder(conversation_id)
-    try:
-        holder = await gw.redis.get(key)
-        if holder is None:
-            holder = await gw.db.run(sql_holder, conversation_id)
-            await gw.redis.set(key, holder, nx=True)
-            holder = await gw.redis.get(key) or holder
-    except RedisError:  # Redis down: SQL has the durable answer
-        log.warning("redis unavailable; holder of %s read from SQL", conversation_id)
-        holder = await gw.db.run(sql_holder, conversation_id)
-    return str(holder)
-
-
-async def set_holder(gw: Gateway, conversation_id: str, holder: str) -> None:
-    try:
-        await gw.redis.set(gw.keys.holder(conversation_id), holder)
-    except RedisError:  # may stay stale until Redis is back; claim and release re-check SQL
-        log.warning("redis unavailable; holder of %s not cached", conversation_id)
-
-
-async def cas_holder(gw: Gateway, conversation_id: str, expected: str, new: str) -> bool:
-    result = await gw.redis.eval(_CAS, 1, gw.keys.holder(conversation_id), expected, new)
-    return bool(int(result))
+    return str(await gw.db.run(sql_holder, conversation_id))

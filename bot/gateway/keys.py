@@ -9,9 +9,6 @@ class Keys:
     def __init__(self, prefix: str = "gw:") -> None:
         self.prefix = prefix
 
-    def holder(self, conversation_id: str) -> str:
-        return f"{self.prefix}holder:{conversation_id}"
-
     def conversation_channel(self, conversation_id: str) -> str:
         return f"{self.prefix}conv:{conversation_id}"
 

@@ -26,12 +26,6 @@ class DecisionIn(BaseModel):
     reason: constr(max_length=500) = ""  # type: ignore[valid-type]
 
 
-class HandoffIn(BaseModel):
-    conversation_id: Ident  # type: ignore[valid-type]
-    reason: Literal["asked", "risk", "appeal", "complaint", "fallback"]
-    refund_id: Ident | None = None  # type: ignore[valid-type]
-
-
 class EntityIn(BaseModel):
     start: int
     end: int

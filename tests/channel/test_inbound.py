@@ -12,8 +12,8 @@ from bot.channel.inbound import (
     ChannelError,
     build_photo_message,
     build_start_message,
+    offered_button,
     parse_inbound,
-    payload_was_offered,
     sanitise_text,
 )
 
@@ -121,18 +121,26 @@ def _events(*payloads: str) -> list:
     ]
 
 
-def test_payload_was_offered_by_an_earlier_bot_turn():
+def test_a_button_counts_only_if_a_bot_turn_offered_it():
     events = _events("/choose_refund", "/choose_coupon")
-    assert payload_was_offered(events, "/choose_refund")
-    assert payload_was_offered([e.as_dict() for e in events], "/choose_coupon")
-    assert not payload_was_offered(events, "/restart")
-    assert not payload_was_offered(events, "/choose_refund ")
-    assert not payload_was_offered([], "/choose_refund")
+    assert offered_button(events, "/choose_refund") == {"title": "/choose_refund", "payload": "/choose_refund"}
+    assert offered_button([e.as_dict() for e in events], "/choose_coupon") is not None
+    assert offered_button(events, "/restart") is None
+    assert offered_button(events, "/choose_refund ") is None
+    assert offered_button([], "/choose_refund") is None
+
+
+def test_the_latest_offer_gives_the_title():
+    events = [
+        BotUttered("请选择", data={"buttons": [{"title": "退款 ¥3.50", "payload": "/choose_refund"}]}),
+        BotUttered("请选择", data={"buttons": [{"title": "退款 ¥7.00", "payload": "/choose_refund"}]}),
+    ]
+    assert offered_button(events, "/choose_refund") == {"title": "退款 ¥7.00", "payload": "/choose_refund"}
 
 
 def test_user_text_that_looks_like_a_button_is_not_an_offer():
     events = [UserUttered("/choose_refund", parse_data={"buttons": [{"payload": "/choose_refund"}]})]
-    assert not payload_was_offered(events, "/choose_refund")
+    assert offered_button(events, "/choose_refund") is None
 
 
 def _body(**fields):

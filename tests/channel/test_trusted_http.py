@@ -24,10 +24,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from bot.channel.trusted import SECRET_HEADER, TrustedInput, nlu_summary
+from bot.rasa_protocol import MODEL_PATH, WEBHOOK_PATH
 from bot.settings import ROOT, get_settings
 
 SECRET = "test-channel-secret"
-URL = "/webhooks/trusted/webhook"
+URL = WEBHOOK_PATH
 PHOTO_ID = "0123456789abcdef0123456789abcdef"
 
 
@@ -163,6 +164,7 @@ async def test_offered_button_is_passed_as_text(rasa):
     await rasa.offer("s1:c_ab12", "/choose_refund", "/choose_coupon")
     resp = await rasa.post(_body(event="button", payload="/choose_coupon"))
     assert resp.status_code == 200, resp.text
+    assert resp.json()["button"] == {"title": "/choose_coupon", "payload": "/choose_coupon"}  # for the transcript
     assert [m.text for m in rasa.received] == ["/choose_coupon"]
     assert rasa.received[0].metadata["event"] == "button"
     resp = await rasa.post(_body(event="button", payload="/restart"))
@@ -257,7 +259,7 @@ def test_the_parse_summary_keeps_what_trainers_need() -> None:
 
 
 async def test_model_loading_needs_the_secret_and_an_existing_model_file(rasa, tmp_path) -> None:
-    url = "/webhooks/trusted/model"
+    url = MODEL_PATH
     model = tmp_path / "m.tar.gz"
     wrong = await rasa.client.post(url, json={"model_file": str(model)}, headers={SECRET_HEADER: "nope"})
     assert wrong.status_code == 401

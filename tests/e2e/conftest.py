@@ -12,6 +12,7 @@ from PIL import Image
 
 from bot.db import make_engine
 from bot.evidence.service import store_photo
+from bot.rasa_protocol import SECRET_HEADER, WEBHOOK_PATH
 from tests.e2e.stack import Stack
 
 
@@ -36,8 +37,8 @@ class Conversation:
 
     def post(self, event: str, **fields: Any) -> httpx.Response:
         body = {"shopper_id": self.shopper, "conversation_id": self.conversation, "event": event, **fields}
-        return httpx.post(f"{self.stack.url('rasa')}/webhooks/trusted/webhook", json=body,
-                          headers={"X-Channel-Secret": self.stack.channel_secret}, timeout=60)
+        return httpx.post(f"{self.stack.url('rasa')}{WEBHOOK_PATH}", json=body,
+                          headers={SECRET_HEADER: self.stack.channel_secret}, timeout=60)
 
     def send(self, event: str, **fields: Any) -> list[dict[str, Any]]:
         resp = self.post(event, **fields)

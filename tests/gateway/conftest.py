@@ -131,7 +131,7 @@ def start_rig(
     env: dict[str, str], redis_client: redis.Redis, refunds: str, db_url: str, config: GatewayConfig
 ) -> Iterator[Rig]:
     settings = Settings.from_env()
-    rasa = RasaDouble(settings.channel_secret, env["GATEWAY_URL"])
+    rasa = RasaDouble(settings.channel_secret)
     gateway_port = int(env["GATEWAY_URL"].rsplit(":", 1)[1])
     rasa_port = int(env["RASA_URL"].rsplit(":", 1)[1])
     with (

@@ -2,8 +2,8 @@
 
 A test double of Rasa (the real Rasa path has its own end-to-end test). It keeps, per sender, the
 buttons it offered, refuses other payloads with 422 button_not_offered like the real channel, and on
-「我要投诉」 escalates through the gateway's /internal/handoff with a service token, as the custom
-action does.
+「我要投诉」 or a `human` event asks for an agent in its answer (bot.rasa_protocol.handoff_request), as
+the custom actions do.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.tokens import mint
+from bot.rasa_protocol import WEBHOOK_PATH, handoff_request, sender_id
 
 START_BUTTONS = [
     {"title": "商品坏了", "payload": "/report_damaged"},
@@ -51,42 +50,41 @@ def understanding(text: str) -> dict[str, Any]:
 
 
 class RasaDouble:
-    def __init__(self, secret: str, gateway_url: str = "") -> None:
+    def __init__(self, secret: str) -> None:
         self.secret = secret
-        self.gateway_url = gateway_url
+        self.down = False  # answer 503 to everything, as a crashed or overloaded Rasa would
         self.received: list[dict[str, Any]] = []
-        self.offered: dict[str, set[str]] = {}
-        self.app = Starlette(routes=[Route("/webhooks/trusted/webhook", self.webhook, methods=["POST"])])
+        self.offered: dict[str, dict[str, str]] = {}  # sender -> payload -> title
+        self.app = Starlette(routes=[Route(WEBHOOK_PATH, self.webhook, methods=["POST"])])
 
     def events(self, conversation_id: str) -> list[dict[str, Any]]:
         return [b for b in self.received if b.get("conversation_id") == conversation_id]
 
     def _offer(self, sender: str, buttons: list[dict[str, str]]) -> list[dict[str, str]]:
-        self.offered.setdefault(sender, set()).update(b["payload"] for b in buttons)
+        self.offered.setdefault(sender, {}).update({b["payload"]: b["title"] for b in buttons})
         return buttons
 
     async def webhook(self, request: Request) -> JSONResponse:
         if not hmac.compare_digest(request.headers.get("x-channel-secret", ""), self.secret):
             return JSONResponse({"detail": "bad secret"}, status_code=401)
+        if self.down:
+            return JSONResponse({"detail": "down"}, status_code=503)
         body = await request.json()
         self.received.append(body)
-        sender = f"{body['shopper_id']}:{body['conversation_id']}"
+        sender = sender_id(body['shopper_id'], body['conversation_id'])
         event = body["event"]
         if event == "start":
             text = "您好，我是售后小助手，请问遇到什么问题了？"
             return JSONResponse({"messages": [{"text": text, "buttons": self._offer(sender, START_BUTTONS)}]})
         if event == "button":
-            if body.get("payload") not in self.offered.get(sender, set()):
+            title = self.offered.get(sender, {}).get(body.get("payload"))
+            if title is None:
+                self.received.pop()  # refused at the door: the bot never handles it
                 return JSONResponse({"detail": {"code": "button_not_offered"}}, status_code=422)
+            clicked = {"title": title, "payload": body["payload"]}  # as the real channel reports it
             if body["payload"] == "/report_damaged":
-                return JSONResponse(
-                    {
-                        "messages": [
-                            {"text": "请上传快递外包装整个图（袋/盒）"},
-                        ]
-                    }
-                )
-            return JSONResponse({"messages": [{"text": f"好的（{body['payload']}）"}]})
+                return JSONResponse({"messages": [{"text": "请上传快递外包装整个图（袋/盒）"}], "button": clicked})
+            return JSONResponse({"messages": [{"text": f"好的（{body['payload']}）"}], "button": clicked})
         if event == "photo":
             return JSONResponse(
                 {
@@ -98,15 +96,11 @@ class RasaDouble:
                     ]
                 }
             )
+        if event == "human":  # the bot's action_handoff: leave the form, ask for an agent, say nothing itself
+            return JSONResponse({"messages": [{"custom": handoff_request("asked")}]})
         text = body.get("text", "")
-        if text == "我要投诉":
-            async with httpx.AsyncClient(timeout=10) as client:
-                resp = await client.post(
-                    f"{self.gateway_url}/internal/handoff",
-                    json={"conversation_id": body["conversation_id"], "reason": "complaint"},
-                    headers={"Authorization": f"Bearer {mint('service', 'actions')}"},
-                )
-            return JSONResponse({"messages": [{"text": f"已为您转接人工客服（{resp.status_code}）"}],
+        if text == "我要投诉":  # action_record_complaint: a ticket, then the handoff request
+            return JSONResponse({"messages": [{"text": "已记录您的投诉"}, {"custom": handoff_request("complaint")}],
                                  "nlu": understanding(text)})
         return JSONResponse({"messages": [{"text": f"收到：{text}", "buttons": self._offer(sender, REMEDY_BUTTONS)}],
                              "nlu": understanding(text)})

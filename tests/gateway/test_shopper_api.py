@@ -7,7 +7,7 @@ import time
 from sqlalchemy import func, select
 
 from bot.db import make_engine
-from bot.gateway.models import Message
+from bot.transcript.models import Message
 from tests.gateway.conftest import Rig
 
 
@@ -133,6 +133,17 @@ def test_only_offered_buttons_are_accepted(rig: Rig) -> None:
     rig.post(f"/api/conversations/{other}/messages", s1, json={"text": "你好"})  # offers /choose_refund
     resp = rig.post(f"/api/conversations/{cid}/messages", s1, json={"button": "/choose_refund"})
     assert resp.status_code == 422
+
+
+def test_bot_buttons_are_refused_while_an_agent_holds_the_chat(rig: Rig) -> None:
+    cid = rig.open()
+    s1 = rig.shopper("s1")
+    rig.post(f"/api/conversations/{cid}/handoff", s1)
+    before = _count_messages(rig)
+    resp = rig.post(f"/api/conversations/{cid}/messages", s1, json={"button": "/report_damaged"})
+    assert resp.status_code == 409 and resp.json()["code"] == "agent_has_conversation"
+    assert "直接输入文字" in resp.json()["message_zh"]
+    assert _count_messages(rig) == before
 
 
 def test_rate_limit_per_shopper(strict_rig: Rig) -> None:

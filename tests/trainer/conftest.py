@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.rasa_protocol import ReloadFailed
 from bot.trainer import runs
 from bot.trainer.model_files import ModelStore
-from bot.trainer.reload import ReloadFailed
 
 REAL_MODELS = Path(__file__).resolve().parents[2] / "models"
 

@@ -1,4 +1,4 @@
-"""Shopper API (CONTRACT §5): conversations, messages, photos, live stream, orders."""
+"""Shopper API (docs/api.md): conversations, messages, photos, live stream, orders."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ async def post_photo(
 
 @router.post("/conversations/{cid}/handoff")
 async def ask_for_human(conv: OwnedConversation, gw: GatewayDep, _: RateLimited) -> dict[str, Any]:
-    return {"messages": await chat.request_human(gw, conv["conversation_id"], reason="asked")}
+    return {"messages": await chat.ask_for_human(gw, conv)}
 
 
 @router.get("/conversations/{cid}/stream")
