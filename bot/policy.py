@@ -8,11 +8,11 @@ from typing import Any
 
 import yaml
 
+from bot.rasa_protocol import PHOTO_KINDS
 from bot.settings import ROOT
 
 POLICY_PATH = ROOT / "data" / "policy.yml"
 CASE_TYPES = ("damaged", "missing_item", "wrong_item", "not_as_described", "not_delivered")
-PHOTO_KINDS = ("package", "label", "items")
 
 
 @lru_cache(maxsize=4)

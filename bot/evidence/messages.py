@@ -31,3 +31,20 @@ REJECTIONS: dict[str, tuple[int, str, str]] = {
         "The image is corrupt or truncated.",
     ),
 }
+
+
+class PhotoRejected(Exception):
+    """An upload the evidence store refused; status is the HTTP status the gateway should answer."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str, status: int) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.status = status
+
+
+def rejection(code: str, **fmt: object) -> PhotoRejected:
+    """The PhotoRejected for one of the REJECTIONS codes, its messages filled in."""
+    status, zh, en = REJECTIONS[code]
+    return PhotoRejected(code, zh.format(**fmt), en.format(**fmt), status)

@@ -1,11 +1,13 @@
-"""Evidence store: decode an upload safely, keep a clean re-encoded JPEG and its perceptual hash."""
+"""Taking a photo in: decode an upload safely, keep a clean re-encoded JPEG and its perceptual hash.
+
+Internal to the evidence store; other packages call `bot.evidence.store`.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
 import os
-import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,33 +18,19 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot.evidence.messages import REJECTIONS
+from bot.evidence.messages import PhotoRejected, rejection
 from bot.evidence.models import Photo
-from bot.policy import PHOTO_KINDS, load_policy
+from bot.policy import load_policy
+from bot.rasa_protocol import PHOTO_KINDS
 from bot.settings import get_settings
+
+__all__ = ["PhotoRejected", "store_photo"]  # store_photo raises PhotoRejected
 
 log = logging.getLogger(__name__)
 
-_PHOTO_ID = re.compile(r"[0-9a-f]{32}")
 _PENDING_FILES = "evidence_uncommitted_files"  # key in Session.info
 STORED_CONTENT_TYPE = "image/jpeg"
 JPEG_QUALITY = 85
-
-
-class PhotoRejected(Exception):
-    """An upload the evidence store refused; status is the HTTP status the gateway should answer."""
-
-    def __init__(self, code: str, message_zh: str, message_en: str, status: int) -> None:
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-        self.status = status
-
-
-def _reject(code: str, **fmt: Any) -> PhotoRejected:
-    status, zh, en = REJECTIONS[code]
-    return PhotoRejected(code, zh.format(**fmt), en.format(**fmt), status)
 
 
 @dataclass(frozen=True)
@@ -77,21 +65,21 @@ def _open_header(data: bytes, limits: _Limits) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data), formats=list(limits.formats))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # warning: if -W error
-        raise _reject("too_many_pixels") from exc
+        raise rejection("too_many_pixels") from exc
     except UnidentifiedImageError as exc:
-        raise _reject("unsupported_format") from exc
+        raise rejection("unsupported_format") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # a known format with a broken header
-        raise _reject("corrupt_image") from exc
+        raise rejection("corrupt_image") from exc
     if img.format not in limits.formats:  # belt and braces: `formats=` already restricts the plugins
         img.close()
-        raise _reject("unsupported_format")
+        raise rejection("unsupported_format")
     width, height = img.size
     if width <= 0 or height <= 0:
         img.close()
-        raise _reject("corrupt_image")
+        raise rejection("corrupt_image")
     if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
         img.close()
-        raise _reject("too_many_pixels")
+        raise rejection("too_many_pixels")
     return img
 
 
@@ -108,9 +96,9 @@ def _decode_clean(img: Image.Image, limits: _Limits) -> Image.Image:
         else:
             img = img.convert("RGB")
     except Image.DecompressionBombError as exc:
-        raise _reject("too_many_pixels") from exc
+        raise rejection("too_many_pixels") from exc
     except (OSError, SyntaxError, ValueError, EOFError, ZeroDivisionError) as exc:
-        raise _reject("corrupt_image") from exc
+        raise rejection("corrupt_image") from exc
     img.thumbnail((limits.stored_max_side, limits.stored_max_side), Image.Resampling.LANCZOS)
     img.info.clear()  # JPEG save would otherwise carry the original's comment (and more) across
     return img
@@ -137,16 +125,18 @@ def _write_new_file(path: Path, data: bytes) -> None:
 def store_photo(session: Session, *, data: bytes, kind: str, shopper_id: str, conversation_id: str) -> Photo:
     """Validate, re-encode and keep one upload; adds (and flushes) its Photo row in the caller's session.
 
+    Returns the row itself: for `bot.evidence.store`, which hands the rest of the system a StoredPhoto.
+
     The file is removed again if the caller's transaction does not commit, so a rejected upload or a
     rolled-back transaction leaves neither a row nor a file behind.
     """
     if kind not in PHOTO_KINDS:
-        raise _reject("unknown_kind")
+        raise rejection("unknown_kind")
     limits = _Limits.from_policy()
     if len(data) > limits.max_bytes:
-        raise _reject("too_large", max_mb=limits.max_bytes // (1024 * 1024))
+        raise rejection("too_large", max_mb=limits.max_bytes // (1024 * 1024))
     if not data:
-        raise _reject("empty_file")
+        raise rejection("empty_file")
     _guard_pillow(limits)
 
     header = _open_header(data, limits)
@@ -183,20 +173,6 @@ def store_photo(session: Session, *, data: bytes, kind: str, shopper_id: str, co
         path.unlink(missing_ok=True)
         raise
     return photo
-
-
-def get_photo(session: Session, photo_id: str) -> Photo | None:
-    """The photo row, or None (also for anything that is not a well-formed photo id)."""
-    if not isinstance(photo_id, str) or not _PHOTO_ID.fullmatch(photo_id):
-        return None
-    return session.get(Photo, photo_id)
-
-
-def photo_file(photo: Photo) -> Path:
-    """Where the stored JPEG of a photo lives (refuses names that could leave the photo folder)."""
-    if not re.fullmatch(r"[0-9a-f]{32}\.jpg", photo.filename or ""):
-        raise ValueError(f"photo {photo.id} has an unexpected file name")
-    return get_settings().photo_dir / photo.filename
 
 
 @event.listens_for(Session, "after_commit")

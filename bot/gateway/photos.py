@@ -7,14 +7,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.evidence import store as evidence
 from bot.gateway import handoff, messages, transcript
-from bot.gateway.chat import PHOTO_KINDS, ask_bot
+from bot.gateway.chat import ask_bot
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import publish_messages
-from bot.gateway.models import HOLDER_BOT
 from bot.gateway.transcript import NewMessage
+from bot.rasa_protocol import PHOTO_KINDS
 from bot.tokens import Principal
+from bot.transcript.models import HOLDER_BOT
 
 
 def check_kind(kind: str) -> str:
@@ -27,17 +29,15 @@ def _store_and_record(
     session: Session, *, data: bytes, kind: str, conv: dict[str, Any], pending: bool
 ) -> tuple[str, list[dict[str, Any]]]:
     """Store the photo and its chat message in one transaction: both or neither."""
-    from bot.evidence.service import PhotoRejected, store_photo
-
     try:
-        photo = store_photo(
+        photo = evidence.store_photo(
             session,
             data=data,
             kind=kind,
             shopper_id=conv["shopper_id"],
             conversation_id=conv["conversation_id"],
         )
-    except PhotoRejected as exc:
+    except evidence.PhotoRejected as exc:
         raise GatewayError(exc.status, exc.code, exc.message_zh, exc.message_en) from exc
     text = messages.PHOTO_SENT.format(kind=messages.PHOTO_KIND_ZH[kind])
     item = NewMessage(sender="shopper", text=text, photo_id=photo.id, photo_kind=kind, bot_pending=pending)
@@ -65,12 +65,10 @@ async def resend_pending_photos(gw: Gateway, conv: dict[str, Any]) -> list[dict[
 
 
 def _photo_file(session: Session, photo_id: str) -> tuple[str, Path, str] | None:
-    from bot.evidence.service import get_photo, photo_file
-
-    photo = get_photo(session, photo_id)
+    photo = evidence.get_photo(session, photo_id)
     if photo is None:
         return None
-    return photo.shopper_id, photo_file(photo), photo.content_type or "image/jpeg"
+    return photo.shopper_id, evidence.photo_path(photo), photo.content_type or "image/jpeg"
 
 
 async def photo_for(gw: Gateway, photo_id: str, who: Principal) -> tuple[Path, str]:

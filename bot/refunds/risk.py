@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from bot.evidence.models import Photo
-from bot.evidence.phash import same_photo
+from bot.evidence import store as evidence
 from bot.policy import evidence_for, load_policy
 from bot.refunds import messages, schemas
 from bot.refunds.errors import NotFound
@@ -16,22 +15,20 @@ from bot.refunds.models import Order, Refund, RefundPhoto, Shopper
 
 
 def reused_photo_ids(
-    session: Session, photos: list[Photo], *, exclude_refund: str | None = None
+    session: Session, photos: list[evidence.StoredPhoto], *, exclude_refund: str | None = None
 ) -> list[str]:
-    """Ids of `photos` whose hash is near a photo attached to another refund (another photo id)."""
+    """Ids of `photos` whose hash is near a photo attached to another refund (another photo id).
+
+    The refunds' attached photos (id and hash, kept in refund_photos) are ours; the evidence store judges
+    which of `photos` show the same picture as one of them.
+    """
     if not photos:
         return []
-    max_distance = int(load_policy()["risk"]["photo_hash_max_distance"])
     stmt = select(RefundPhoto.photo_id, RefundPhoto.phash)
     if exclude_refund is not None:
         stmt = stmt.where(RefundPhoto.refund_id != exclude_refund)
-    # A linear scan: fine at this scale; a BK-tree or hash bands would replace it for millions of rows.
-    attached = session.execute(stmt).all()
-    reused = []
-    for photo in photos:
-        if any(pid != photo.id and same_photo(photo.phash, ph, max_distance) for pid, ph in attached):
-            reused.append(photo.id)
-    return reused
+    attached = [(photo_id, phash) for photo_id, phash in session.execute(stmt)]
+    return evidence.near_duplicates(photos, attached)
 
 
 def score_refund(
@@ -40,7 +37,7 @@ def score_refund(
     shopper: Shopper,
     amount_cents: int,
     case_type: str,
-    photos: list[Photo],
+    photos: list[evidence.StoredPhoto],
     now: datetime,
 ) -> tuple[int, list[dict[str, str]], bool]:
     """Return (score 0-100, reasons, evidence_complete) for a refund about to be created."""
@@ -94,7 +91,7 @@ def score_refund(
 
 def photo_info(session: Session, *, photo_id: str) -> schemas.PhotoOut:
     """Who uploaded a photo, and whether it (or a near copy) is already attached to a refund."""
-    photo = session.get(Photo, photo_id)
+    photo = evidence.get_photo(session, photo_id)
     if photo is None:
         raise NotFound("photo_not_found", f"photo {photo_id} does not exist")
     return schemas.PhotoOut(

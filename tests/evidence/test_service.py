@@ -1,7 +1,8 @@
-"""store_photo on real images and hostile files, on SQLite and PostgreSQL."""
+"""store_photo (through the evidence store's API) on real images and hostile files, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 import tracemalloc
@@ -12,7 +13,7 @@ import pytest
 from PIL import Image, ImageFile
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.evidence.service import PhotoRejected, get_photo, photo_file, store_photo
+from bot.evidence.store import PhotoRejected, get_photo, photo_path, store_photo
 from bot.policy import load_policy
 from tests.evidence import images
 from tests.evidence.conftest import photo_rows, stored_files
@@ -48,7 +49,7 @@ def test_jpeg_is_stored_upright_without_exif_or_comment(session, sessions, photo
     photo = _store(session, images.jpeg_with_exif((60, 40)))
     session.commit()
 
-    path = photo_file(photo)
+    path = photo_path(photo)
     assert path.parent == photo_dir and path.name == f"{photo.id}.jpg"
     assert stored_files(photo_dir) == [path]
     stored = path.read_bytes()
@@ -75,7 +76,7 @@ def test_jpeg_is_stored_upright_without_exif_or_comment(session, sessions, photo
 def test_png_with_transparency_is_flattened_to_jpeg(session, sessions, photo_dir):
     photo = _store(session, images.png_rgba(), kind="items")
     session.commit()
-    with Image.open(photo_file(photo)) as img:
+    with Image.open(photo_path(photo)) as img:
         assert img.format == "JPEG" and img.size == (80, 50)
         r, g, b = img.getpixel((5, 5))
         assert min(r, g, b) > 230  # the transparent corner became white, not black
@@ -84,17 +85,17 @@ def test_png_with_transparency_is_flattened_to_jpeg(session, sessions, photo_dir
 
 
 def test_large_photo_is_scaled_down(session, photo_dir):
-    side = int(load_policy()["photos"]["stored_max_side"])
     out = io.BytesIO()
-    Image.new("RGB", (side * 2, side // 2), (10, 200, 10)).save(out, "PNG")
+    Image.new("RGB", (4096, 1024), (10, 200, 10)).save(out, "PNG")
     photo = _store(session, out.getvalue())
-    assert (photo.width, photo.height) == (side, side // 4)
+    # data/policy.yml photos.stored_max_side is 2048: the long side halves to it, the short one with it
+    assert (photo.width, photo.height) == (2048, 512)
 
 
 def test_phash_is_of_the_stored_picture(session, photo_dir):
     data = images.noisy_jpeg()
     photo = _store(session, data)
-    with Image.open(photo_file(photo)) as stored, Image.open(io.BytesIO(data)) as original:
+    with Image.open(photo_path(photo)) as stored, Image.open(io.BytesIO(data)) as original:
         assert imagehash.hex_to_hash(photo.phash) - imagehash.phash(stored) <= 2
         assert imagehash.hex_to_hash(photo.phash) - imagehash.phash(original) <= 2
 
@@ -172,7 +173,7 @@ def test_unknown_kind_is_refused(session, sessions, photo_dir):
 
 def test_rolled_back_transaction_removes_the_file(session, sessions, photo_dir):
     photo = _store(session, images.png_rgba())
-    assert photo_file(photo).exists()
+    assert photo_path(photo).exists()
     session.rollback()
     assert stored_files(photo_dir) == []
     assert photo_rows(sessions) == 0
@@ -191,8 +192,7 @@ def test_get_photo_ignores_malformed_ids(session, photo_dir):
     assert get_photo(session, "0" * 32) is None
 
 
-def test_photo_file_refuses_a_tampered_filename(session, photo_dir):
-    photo = _store(session, images.png_rgba())
-    photo.filename = "../../secret"
+def test_photo_path_refuses_a_tampered_filename(session, photo_dir):
+    photo = dataclasses.replace(_store(session, images.png_rgba()), filename="../../secret")
     with pytest.raises(ValueError):
-        photo_file(photo)
+        photo_path(photo)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.db import make_engine
 from bot.evidence.models import Photo
-from bot.gateway.models import Message
+from bot.transcript.models import Message
 from tests.gateway.conftest import Rig
 
 
