@@ -79,8 +79,9 @@ def coupon_title(coupon_cents: int) -> str:
     return f"优惠券 {yuan(coupon_cents)}（更划算）"
 
 
-def refund_settled(amount_cents: int) -> str:
-    return f"极速退款成功！{yuan(amount_cents)}已原路退回到您的支付账户，请注意查收～"
+def refund_submitted(amount_cents: int) -> str:
+    """Said as the refund is made; whether and when the money is back is the refund service's notice."""
+    return f"好的，已为您提交{yuan(amount_cents)}的退款申请，处理结果马上在这里通知您～"
 
 
 def refund_in_review(amount_cents: int) -> str:
@@ -91,8 +92,9 @@ def refund_rejected(reason: str) -> str:
     return f"抱歉，这笔退款申请没有通过：{reason}。如有异议可以回复「申诉」。"
 
 
-def coupon_issued(code: str, value_cents: int, expires: str) -> str:
-    return f"优惠券已发放到您的账户：{yuan(value_cents)}，券码 {code}，有效期至 {expires}，下单时自动抵扣～"
+def coupon_requested(value_cents: int) -> str:
+    """Said as the coupon is made; the code and expiry are in the refund service's notice."""
+    return f"好的，已为您办理{yuan(value_cents)}的无门槛优惠券，券码马上在这里发给您～"
 
 
 def status_line(refund_id: str, item: str, amount_cents: int, state: str) -> str:
@@ -125,7 +127,6 @@ NOT_IDENTIFIED = "暂时无法确认您的身份，请从店铺App重新进入�
 APPEAL_OPENED = "已为您提交申诉（退款单 {refund_id}），人工客服会尽快复核，请稍等～"
 APPEAL_NOTHING = "没有找到可以申诉的处理结果。如果是其他问题，可以直接告诉我或回复「转人工」。"
 COMPLAINT_RECORDED = "您的投诉已记录（{category}），工单号 {ticket}。我们会在24小时内处理并回复您，给您带来不便非常抱歉。"
-HANDOFF_UNAVAILABLE = "人工客服暂时不在线，我先继续为您服务；您的问题我已记录，客服上线后会第一时间联系您。"
 ORDER_CONTEXT = "您咨询的订单 {order_id}：{items}。请问哪件商品有问题呢？"
 GREETING = "您好，我是售后小助手～商品有破损、少发、发错、与描述不符或者没收到货，都可以直接告诉我哦。"
 NOT_UNDERSTOOD = "抱歉，我没太明白您的意思，能换个说法吗？比如「有一支笔坏了」「退款到哪了」。"
@@ -137,4 +138,3 @@ OFFER_HUMAN_BUTTONS = [
 CASE_CANCELLED = "好的，已为您取消本次售后申请。如果之后还需要处理，随时告诉我～"
 NOTHING_TO_CANCEL = "您目前没有正在办理的申请哦。"
 NO_OPEN_CASE = "请先告诉我哪件商品出了什么问题，我来帮您看看能怎么处理～"
-HANDOFF = "已为您转接人工客服，请稍等，客服会在这里回复您。"

@@ -7,15 +7,16 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
 from actions.case_state import WHOLE_ORDER_CASES, case_reset
+from actions.handoff import hand_over
 from actions.identity import conversation_of, shopper_of
 from actions.orders import open_lines, owned_order, remaining
-from actions.services import refunds, request_handoff
+from actions.services import refunds
 from bot.policy import evidence_for
 from bot.refunds.client import RefundsError
 
@@ -152,16 +153,14 @@ class ActionCreateRefund(_RemedyAction):
         events: list[dict[str, Any]] = [*case_reset(), SlotSet("refund_id", created[-1].refund_id)]
         settled = sum(r.amount_cents for r in created if r.state == "settled")
         review = [r for r in created if r.state not in ("settled", "rejected")]
-        if settled:
-            dispatcher.utter_message(text=messages.refund_settled(settled))
+        if settled:  # the refund service's notice, told right after this answer, says the money is back
+            dispatcher.utter_message(text=messages.refund_submitted(settled))
         for refund in created:
             if refund.state == "rejected":
                 dispatcher.utter_message(text=messages.refund_rejected(refund.reason or ""))
         if review:
             dispatcher.utter_message(text=messages.refund_in_review(sum(r.amount_cents for r in review)))
-            if await request_handoff(conversation_id=conversation_of(tracker), reason="risk",
-                                     refund_id=review[0].refund_id):
-                events.append(ConversationPaused())
+            events += hand_over(dispatcher, reason="risk", refund_id=review[0].refund_id)
         return events
 
 
@@ -172,12 +171,14 @@ class ActionIssueCoupon(_RemedyAction):
     async def remedy(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, lines: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
+        value = 0
         for line in lines:
             coupon = await refunds().issue_coupon(
                 shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker),
                 order_id=line["order_id"], line_id=line["line_id"], quantity=line["quantity"],
                 idempotency_key=_idempotency_key("coupon", tracker, line),
             )
-            expires = coupon.expires_at.strftime("%Y-%m-%d")
-            dispatcher.utter_message(text=messages.coupon_issued(coupon.code, coupon.value_cents, expires))
+            value += coupon.value_cents
+        # the code and expiry come in the refund service's notice, told right after this answer
+        dispatcher.utter_message(text=messages.coupon_requested(value))
         return case_reset()

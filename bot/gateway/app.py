@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from bot.gateway import notices
 from bot.gateway.config import GatewayConfig
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError, gateway_error_handler
-from bot.gateway.routes import agent, demo, internal, pages, shopper, trainer
+from bot.gateway.routes import agent, demo, pages, shopper, trainer
 from bot.policy import load_policy
 from bot.settings import Settings, get_settings
 
@@ -29,9 +30,11 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = Gateway.build(settings, config)
+        sweeper = notices.start_sweeper(app.state.gateway)  # money notices told outside any request
         try:
             yield
         finally:
+            await notices.stop_sweeper(sweeper)
             await app.state.gateway.close()
 
     app = FastAPI(title="After-sales gateway", lifespan=lifespan)
@@ -40,7 +43,6 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     app.include_router(shopper.router)
     app.include_router(agent.router)
     app.include_router(trainer.router)
-    app.include_router(internal.router)
     app.include_router(pages.router)
     if config.demo:
         app.include_router(demo.router)

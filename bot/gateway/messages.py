@@ -14,9 +14,8 @@ HANDOFF_ALREADY = "已在为您转接人工客服，请耐心等待。"
 AGENT_JOINED = "人工客服 {agent} 已接入，为您服务。"
 AGENT_LEFT = "人工客服已结束服务，智能助手继续为您服务。您可以接着刚才的问题说。"
 BOT_UNAVAILABLE = "抱歉，系统繁忙，请稍后再试，或发送“转人工”联系人工客服。"
-REFUND_APPROVED = "您的退款申请已审核通过，¥{amount} 已原路退回，请注意查收。"
-REFUND_REJECTED = "很抱歉，您的退款申请未通过审核。原因：{reason}。如有异议可发送“申诉”。"
-REFUND_REJECTED_NO_REASON = "请联系客服了解详情"
+# What an agent's refund decision means for the shopper's money is told by the refund service's outbox
+# notice (bot/refunds/messages.py, delivered by bot/gateway/notices.py), never by the gateway.
 
 # Texts that mean "give me a human" and are handled by the gateway itself, so they work even
 # when the bot is down.
@@ -32,6 +31,9 @@ ERRORS: dict[str, tuple[str, str]] = {
     "empty_message": ("消息不能为空", "Empty message"),
     "bad_message": ("请发送文字或点击按钮", "Send either text or a button payload"),
     "button_not_offered": ("这个选项已失效，请重新选择", "That button was not offered in this conversation"),
+    "agent_has_conversation": (
+        "人工客服正在为您服务，请直接输入文字与客服沟通", "An agent holds this conversation; bot buttons do nothing now"
+    ),
     "bad_kind": ("照片类型不对，应为外包装、面单或商品照片", "kind must be package, label or items"),
     "too_large": ("图片太大了，请压缩后再上传", "File too large"),
     "no_file": ("请选择一张图片", "No file uploaded"),
@@ -41,7 +43,6 @@ ERRORS: dict[str, tuple[str, str]] = {
     "not_holder": ("您当前没有接管该会话", "You do not hold this conversation"),
     "refund_not_found": ("退款单不存在", "No such refund"),
     "refund_conflict": ("退款单当前状态不允许该操作", "Refund state does not allow this"),
-    "bad_reason": ("转人工原因不正确", "Unknown handoff reason"),
     "demo_disabled": ("演示模式未开启", "Demo mode is off"),
     "not_a_shopper_text": ("只能标记顾客输入的文字消息", "Only text a shopper typed can go to the NLU inbox"),
     "item_not_found": ("收件箱里没有这条消息", "No such inbox item"),

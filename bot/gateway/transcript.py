@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.gateway.models import HOLDER_BOT, Conversation, Message, now_utc
+from bot.transcript.models import HOLDER_BOT, Conversation, Message, now_utc
 
 
 @dataclass
@@ -24,10 +24,11 @@ class NewMessage:
     photo_id: str | None = None
     photo_kind: str | None = None
     bot_pending: bool = False
+    notification_id: int | None = None  # the refund-service notification it tells (unique)
 
 
 def message_dict(msg: Message) -> dict[str, Any]:
-    """The public shape of a message (CONTRACT §5), plus a few extras the pages use."""
+    """The public shape of a message (docs/api.md, shopper API), plus a few extras the pages use."""
     out: dict[str, Any] = {
         "seq": msg.seq,
         "sender": msg.sender,
@@ -43,6 +44,8 @@ def message_dict(msg: Message) -> dict[str, Any]:
         out["agent_id"] = msg.author
     if msg.payload:
         out["payload"] = msg.payload  # the shopper clicked a button rather than typing
+    if msg.notification_id is not None:
+        out["notice"] = True  # told by the refund service (money), not said by the bot
     return out
 
 
@@ -94,6 +97,7 @@ def append_messages(session: Session, conversation_id: str, items: list[NewMessa
             photo_id=item.photo_id,
             photo_kind=item.photo_kind,
             bot_pending=1 if item.bot_pending else 0,
+            notification_id=item.notification_id,
             created_at=now_utc(),
         )
         session.add(row)
@@ -110,20 +114,6 @@ def messages_after(session: Session, conversation_id: str, after: int, limit: in
         .limit(limit)
     )
     return [message_dict(m) for m in session.execute(stmt).scalars()]
-
-
-def offered_button(session: Session, conversation_id: str, payload: str) -> dict[str, str] | None:
-    """The button with this payload if the bot offered it in this conversation, else None."""
-    stmt = (
-        select(Message.buttons)
-        .where(Message.conversation_id == conversation_id, Message.sender == "bot")
-        .order_by(Message.seq.desc())
-    )
-    for buttons in session.execute(stmt).scalars():
-        for button in buttons or []:
-            if isinstance(button, dict) and button.get("payload") == payload:
-                return {"title": str(button.get("title") or payload), "payload": payload}
-    return None
 
 
 def take_pending_photos(session: Session, conversation_id: str) -> list[dict[str, str]]:

@@ -11,11 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
-from bot.complaints import routes as complaints
 from bot.db import make_engine
+from bot.refunds.complaints import routes as complaints
 from bot.refunds.deps import require_service
 from bot.refunds.errors import ServiceError
-from bot.refunds.routes import coupons, orders, outbox, refunds
+from bot.refunds.routes import coupons, orders, outbox, photos, refunds
 from bot.settings import get_settings
 
 
@@ -51,6 +51,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (orders, refunds, coupons, outbox, complaints):
+    for module in (orders, refunds, coupons, photos, outbox, complaints):
         app.include_router(module.router, dependencies=[Depends(require_service)])
     return app

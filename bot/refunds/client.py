@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, parse_obj_as
 
-from bot.complaints.schemas import ComplaintOut
 from bot.refunds import schemas
+from bot.refunds.complaints.schemas import ComplaintOut
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -176,12 +176,28 @@ class RefundsClient:
         )
 
     async def list_notifications(
-        self, shopper_id: str, undelivered: bool = False
+        self,
+        shopper_id: str | None = None,
+        undelivered: bool = False,
+        *,
+        conversation_id: str | None = None,
+        min_age_seconds: float = 0,
+        limit: int = 100,
+        timeout: float | None = None,
     ) -> list[schemas.NotificationOut]:
-        params = {"shopper_id": shopper_id, "undelivered": str(undelivered).lower()}
-        return await self._many(schemas.NotificationOut, "/notifications", params=params)
+        """Oldest first; of a shopper, of a conversation, or (neither given) everyone's."""
+        params: dict[str, Any] = {"undelivered": str(undelivered).lower(), "limit": limit}
+        if shopper_id is not None:
+            params["shopper_id"] = shopper_id
+        if conversation_id is not None:
+            params["conversation_id"] = conversation_id
+        if min_age_seconds:
+            params["min_age_seconds"] = min_age_seconds
+        extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
+        return await self._many(schemas.NotificationOut, "/notifications", params=params, **extra)
 
     async def mark_delivered(self, notification_id: int) -> schemas.NotificationOut:
+        """Idempotent: the first delivery time wins."""
         return await self._one(schemas.NotificationOut, "POST", f"/notifications/{notification_id}/delivered")
 
     async def create_complaint(

@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.policy import load_policy
-from bot.refunds import ledger, messages, schemas
+from bot.refunds import ledger, schemas
 from bot.refunds.models import Coupon, utcnow
-from bot.refunds.notifications import notify
+from bot.refunds.notifications import notify_coupon_issued
 from bot.refunds.orders import coupon_value, get_line
 
 
@@ -59,14 +59,7 @@ def issue_coupon(
         return ledger.replay(existing, digest), False
     # A coupon is not money back: it takes the quantity, not refunded_cents.
     ledger.move_line(session, line_id=line.line_id, quantity=data.quantity, refunded_cents=0)
-    notify(
-        session,
-        shopper_id=data.shopper_id,
-        kind="coupon_issued",
-        text=messages.coupon_issued(value, coupon.code),
-        coupon_id=coupon.id,
-        now=now,
-    )
+    notify_coupon_issued(session, coupon, now=now)
     session.commit()
     return coupon, True
 

@@ -183,17 +183,26 @@ class Coupon(Base):
 
 
 class Notification(Base):
-    """Outbox of messages for the shopper; the gateway delivers them and marks delivered_at."""
+    """Outbox of messages about money for the shopper, written in the transaction that moves it.
+
+    The gateway puts each one into the transcript of `conversation_id` (exactly once: see
+    bot/gateway/notices.py) and then sets delivered_at.
+    """
 
     __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_conversation_id", "conversation_id"),
+        Index("ix_notifications_delivered_at", "delivered_at"),
+    )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
     shopper_id = Column(
         String(64), ForeignKey("shoppers.id", name="fk_notifications_shopper"), nullable=False, index=True
     )
-    kind = Column(String(32), nullable=False)
+    kind = Column(String(32), nullable=False)  # refund_settled | refund_rejected | coupon_issued
     text = Column(Text, nullable=False)
     refund_id = Column(String(32), ForeignKey("refunds.id", name="fk_notifications_refund"), nullable=True)
     coupon_id = Column(String(32), ForeignKey("coupons.id", name="fk_notifications_coupon"), nullable=True)
+    conversation_id = Column(String(64), nullable=True)  # the chat it is told in (the refund's or coupon's)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     delivered_at = Column(UTCDateTime, nullable=True)

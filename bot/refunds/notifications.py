@@ -1,15 +1,25 @@
-"""The notifications outbox: written in the same transaction as the money moves, delivered later."""
+"""The notifications outbox: written in the same transaction as the money moves, delivered later.
+
+This is the only place that tells a shopper about money: a refund paid out (at once or after an agent
+approved), a refund turned down, a coupon issued. Amounts, items and codes come from the rows just
+written, never from a caller. A refund held for review is not written here: no money moved, and the
+bot (or agent) that holds the chat says so in its own words. The gateway reads the outbox
+(`GET /notifications?undelivered=true`), puts each notification into the transcript of its
+conversation and then marks it delivered (bot/gateway/notices.py).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.refunds import schemas
+from bot.refunds import messages, schemas
 from bot.refunds.errors import NotFound
-from bot.refunds.models import Notification, utcnow
+from bot.refunds.models import Coupon, Notification, OrderLine, Refund, utcnow
+
+CHINA = timezone(timedelta(hours=8))  # dates shoppers read (a coupon's last day) are Beijing time
 
 
 def notify(
@@ -20,6 +30,7 @@ def notify(
     text: str,
     refund_id: str | None = None,
     coupon_id: str | None = None,
+    conversation_id: str | None = None,
     now: datetime | None = None,
 ) -> None:
     """Queue a message for the shopper; the caller's transaction commits it."""
@@ -30,24 +41,88 @@ def notify(
             text=text,
             refund_id=refund_id,
             coupon_id=coupon_id,
+            conversation_id=conversation_id,
             created_at=now or utcnow(),
         )
     )
 
 
+def _item(session: Session, line_id: str) -> str:
+    line = session.get(OrderLine, line_id)
+    return line.name if line is not None else "商品"
+
+
+def notify_refund_settled(session: Session, refund: Refund, *, now: datetime) -> None:
+    """The money went back: 极速退款 when the system approved it, otherwise an agent's approval."""
+    text = messages.refund_settled(
+        _item(session, refund.line_id), refund.quantity, refund.amount_cents, fast=refund.decided_by == "system"
+    )
+    notify(
+        session,
+        shopper_id=refund.shopper_id,
+        kind="refund_settled",
+        text=text,
+        refund_id=refund.id,
+        conversation_id=refund.conversation_id,
+        now=now,
+    )
+
+
+def notify_refund_rejected(session: Session, refund: Refund, *, now: datetime) -> None:
+    text = messages.refund_rejected(_item(session, refund.line_id), refund.quantity, refund.amount_cents, refund.reason)
+    notify(
+        session,
+        shopper_id=refund.shopper_id,
+        kind="refund_rejected",
+        text=text,
+        refund_id=refund.id,
+        conversation_id=refund.conversation_id,
+        now=now,
+    )
+
+
+def notify_coupon_issued(session: Session, coupon: Coupon, *, now: datetime) -> None:
+    expires = coupon.expires_at.astimezone(CHINA).strftime("%Y-%m-%d")
+    text = messages.coupon_issued(
+        _item(session, coupon.line_id), coupon.quantity, coupon.value_cents, coupon.code, expires
+    )
+    notify(
+        session,
+        shopper_id=coupon.shopper_id,
+        kind="coupon_issued",
+        text=text,
+        coupon_id=coupon.id,
+        conversation_id=coupon.conversation_id,
+        now=now,
+    )
+
+
 def list_notifications(
-    session: Session, *, shopper_id: str, undelivered_only: bool = False
+    session: Session,
+    *,
+    shopper_id: str | None = None,
+    conversation_id: str | None = None,
+    undelivered_only: bool = False,
+    min_age_seconds: float = 0,
+    limit: int = 100,
 ) -> list[schemas.NotificationOut]:
-    """The shopper's notifications, oldest first."""
-    stmt = select(Notification).where(Notification.shopper_id == shopper_id)
+    """Notifications, oldest first: of a shopper or a conversation (or everyone's), optionally only those
+    not delivered yet and written at least `min_age_seconds` ago (by this service's clock)."""
+    stmt = select(Notification)
+    if shopper_id is not None:
+        stmt = stmt.where(Notification.shopper_id == shopper_id)
+    if conversation_id is not None:
+        stmt = stmt.where(Notification.conversation_id == conversation_id)
     if undelivered_only:
         stmt = stmt.where(Notification.delivered_at.is_(None))
-    rows = session.execute(stmt.order_by(Notification.id)).scalars()
+    if min_age_seconds > 0:
+        stmt = stmt.where(Notification.created_at <= utcnow() - timedelta(seconds=min_age_seconds))
+    rows = session.execute(stmt.order_by(Notification.id).limit(limit)).scalars()
     return [notification_out(n) for n in rows]
 
 
 def mark_delivered(session: Session, *, notification_id: int) -> schemas.NotificationOut:
-    """Record that the gateway delivered a notification (first delivery time wins)."""
+    """Record that the gateway delivered a notification (idempotent: the first delivery time wins)."""
     session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.delivered_at.is_(None))
@@ -70,6 +145,7 @@ def notification_out(row: Notification) -> schemas.NotificationOut:
         text=row.text,
         refund_id=row.refund_id,
         coupon_id=row.coupon_id,
+        conversation_id=row.conversation_id,
         created_at=row.created_at,
         delivered_at=row.delivered_at,
     )

@@ -148,5 +148,6 @@ class NotificationOut(BaseModel):
     text: str
     refund_id: str | None
     coupon_id: str | None
+    conversation_id: str | None = None
     created_at: datetime
     delivered_at: datetime | None

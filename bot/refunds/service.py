@@ -9,12 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.evidence.models import Photo
+from bot.evidence import store as evidence
 from bot.policy import load_policy
-from bot.refunds import ledger, messages, risk, schemas
+from bot.refunds import ledger, risk, schemas
 from bot.refunds.errors import Conflict, Invalid, NotFound
 from bot.refunds.models import Refund, RefundEvent, RefundPhoto, Shopper, utcnow
-from bot.refunds.notifications import notify
+from bot.refunds.notifications import notify_refund_rejected, notify_refund_settled
 from bot.refunds.orders import get_line
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -27,15 +27,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 SYSTEM = "system"
 
 
-def _shopper_photos(session: Session, *, shopper_id: str, photo_ids: list[str]) -> list[Photo]:
+def _shopper_photos(session: Session, *, shopper_id: str, photo_ids: list[str]) -> list[evidence.StoredPhoto]:
     """The named photos, all of which must exist and belong to the shopper (422 otherwise)."""
     ids = sorted(set(photo_ids))
     if not ids:
         return []
-    found = {p.id: p for p in session.execute(select(Photo).where(Photo.id.in_(ids))).scalars()}
+    found = evidence.shopper_photos(session, shopper_id=shopper_id, photo_ids=ids)
     for photo_id in ids:
-        photo = found.get(photo_id)
-        if photo is None or photo.shopper_id != shopper_id:
+        if photo_id not in found:
             raise Invalid("photo_not_found", f"photo {photo_id} does not exist or is not this shopper's")
     return [found[i] for i in ids]
 
@@ -144,14 +143,7 @@ def _move(
 
 def _settle(session: Session, refund: Refund, *, actor: str, now: datetime) -> None:
     _move(session, refund, "settled", actor=actor, now=now)
-    notify(
-        session,
-        shopper_id=refund.shopper_id,
-        kind="refund_settled",
-        text=messages.refund_settled(refund.amount_cents),
-        refund_id=refund.id,
-        now=now,
-    )
+    notify_refund_settled(session, refund, now=now)
 
 
 def get_refund(session: Session, *, refund_id: str) -> Refund:
@@ -190,14 +182,7 @@ def reject(session: Session, *, refund_id: str, decided_by: str, reason: str | N
     ledger.move_line(
         session, line_id=refund.line_id, quantity=-refund.quantity, refunded_cents=-refund.amount_cents
     )
-    notify(
-        session,
-        shopper_id=refund.shopper_id,
-        kind="refund_rejected",
-        text=messages.refund_rejected(refund.amount_cents, reason),
-        refund_id=refund.id,
-        now=now,
-    )
+    notify_refund_rejected(session, refund, now=now)
     session.commit()
     return refund
 

@@ -162,7 +162,9 @@ def test_shopper_and_agent_full_demo(rig: Rig, browser, shots: Path, tmp_path: P
     _type(agent, f"[data-refund='{rid}'] input", "照片清楚，同意退款")
     _click(agent, f"[data-refund='{rid}'] .ok-btn")
     _wait(agent, lambda d: d.find_elements(By.CSS_SELECTOR, f"[data-refund='{rid}'] [data-state=settled]"))
-    _wait(shop, _has_text(".msg.agent", "已原路退回"))
+    # the refund service's notice, told by the bot and marked as a notice on the page
+    _wait(shop, _has_text(".msg.bot.notice", "已原路退回"))
+    _wait(agent, _has_text("#messages .msg.bot.notice", "已原路退回"))
     _wait(shop, lambda d: d.find_elements(By.CSS_SELECTOR, f"#refund-bar [data-refund='{rid}'][data-state=settled]"))
     shop.save_screenshot(str(shots / "07-shopper-refund-arrived.png"))
 

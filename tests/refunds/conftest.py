@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.evidence.models import Photo
 from bot.launch import command
+from bot.rasa_protocol import PHOTO_KINDS
 from bot.refunds.seed import seed
 from bot.settings import ROOT, get_settings
 from bot.tokens import mint
@@ -77,7 +78,7 @@ def add_photo(sessions: sessionmaker) -> AddPhoto:
 @pytest.fixture
 def evidence(add_photo: AddPhoto) -> Callable[[str], list[str]]:
     """A full damaged-goods evidence set (package, label, items) of fresh, unrelated photos."""
-    return lambda shopper_id: [add_photo(shopper_id, kind=k) for k in ("package", "label", "items")]
+    return lambda shopper_id: [add_photo(shopper_id, kind=k) for k in PHOTO_KINDS]
 
 
 def _free_port() -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.rasa_protocol import PHOTO_KINDS
 from bot.refunds.client import RefundsClient, RefundsError
 from tests.refunds.conftest import Server
 
 
 async def test_client_round_trip(server: Server, add_photo) -> None:
-    photos = [add_photo("s3", kind=k, conversation_id="c9") for k in ("package", "label", "items")]
+    photos = [add_photo("s3", kind=k, conversation_id="c9") for k in PHOTO_KINDS]
     async with RefundsClient(server.url, server.token) as client:
         orders = await client.list_orders("s1")
         assert [o.order_id for o in orders] == ["O1001", "O1002", "O1003"]
@@ -46,10 +47,19 @@ async def test_client_round_trip(server: Server, add_photo) -> None:
         )
         assert again.refund_id == fast.refund_id
         notes = await client.list_notifications("s1")
-        assert [n.text for n in notes] == ["退款已到账 ¥3.50"]
+        assert [(n.kind, n.refund_id, n.conversation_id) for n in notes] == [("refund_settled", fast.refund_id, "c1")]
+        assert notes[0].text.startswith("极速退款成功！") and "¥3.50已原路退回" in notes[0].text
+        assert await client.list_notifications(conversation_id="c1", undelivered=True) == notes
+        assert await client.list_notifications(conversation_id="c2", undelivered=True) == []
+        assert await client.list_notifications(undelivered=True) == notes  # everyone's: the gateway's sweep
+        assert await client.list_notifications(undelivered=True, min_age_seconds=3600) == []  # too fresh
         delivered = await client.mark_delivered(notes[0].id)
         assert delivered.delivered_at is not None
+        assert (await client.mark_delivered(notes[0].id)).delivered_at == delivered.delivered_at  # idempotent
         assert await client.list_notifications("s1", undelivered=True) == []
+        with pytest.raises(RefundsError) as err:
+            await client.mark_delivered(999999)
+        assert err.value.status == 404
 
         risky = await client.create_refund(
             shopper_id="s3",
@@ -86,7 +96,7 @@ async def test_client_round_trip(server: Server, add_photo) -> None:
             conversation_id="c1",
             idempotency_key="k3",
         )
-        assert coupon.value_cents == 1935 and coupon.code
+        assert coupon.value_cents == 1935 and coupon.code  # one 得力 A5 笔记本 (1290) x coupon_multiplier 1.5
 
         with pytest.raises(RefundsError) as err:
             await client.get_order("O1001", shopper_id="s2")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.policy import load_policy
 from bot.refunds import coupons, orders, service
 from bot.refunds.errors import Conflict, Invalid
-from bot.refunds.models import OrderLine
+from bot.refunds.models import Notification, OrderLine
 from bot.refunds.schemas import CouponIn, OrderIn, RefundIn
-
-REMEDIES = load_policy()["remedies"]
 
 
 def coupon_body(
@@ -23,10 +23,12 @@ def coupon_body(
 
 
 def test_quote_uses_policy(session: Session) -> None:
+    # seed: O1001-1 is 12 晨光中性笔 at 350 cents, so all 12 are 4200; data/policy.yml remedies: coupon_multiplier
+    # 1.5 (4200 x 1.5 = 6300, above the 500 minimum), recommended: refund
     quote = orders.quote(session, order_id="O1001", line_id="O1001-1", quantity=12)
     assert quote.refund_cents == 4200
-    assert quote.coupon_cents == round(4200 * REMEDIES["coupon_multiplier"])
-    assert (quote.recommended, quote.max_quantity) == (REMEDIES["recommended"], 12)
+    assert quote.coupon_cents == 6300
+    assert (quote.recommended, quote.max_quantity) == ("refund", 12)
     with pytest.raises(Conflict):
         orders.quote(session, order_id="O1001", line_id="O1001-1", quantity=13)
 
@@ -41,21 +43,37 @@ def test_coupon_value_never_below_minimum(session: Session) -> None:
         ),
     )
     coupon, _ = coupons.issue_coupon(session, idempotency_key="k", data=coupon_body("O9001-1", order="O9001"))
-    assert coupon.value_cents == REMEDIES["coupon_minimum_cents"]
+    # one 贴纸 at 100 cents x 1.5 is 150, under data/policy.yml's coupon_minimum_cents: the minimum, 500
+    assert coupon.value_cents == 500
 
 
 def test_coupon_value_and_code(session: Session) -> None:
     coupon, created = coupons.issue_coupon(session, idempotency_key="k", data=coupon_body(quantity=2))
-    assert created and coupon.value_cents == max(
-        round(700 * REMEDIES["coupon_multiplier"]), REMEDIES["coupon_minimum_cents"]
-    )
-    assert (
-        len(coupon.code) >= 16
-        and (coupon.expires_at - coupon.created_at).days == REMEDIES["coupon_valid_days"]
-    )
+    # two pens of seeded O1001-1 at 350 cents = 700, x policy.yml's coupon_multiplier 1.5 = 1050 (over the 500
+    # minimum), valid for coupon_valid_days: 30
+    assert created and coupon.value_cents == 1050
+    assert len(coupon.code) >= 16 and (coupon.expires_at - coupon.created_at).days == 30
     session.expire_all()
     line = session.get(OrderLine, "O1001-1")
     assert (line.remedied_quantity, line.refunded_cents) == (2, 0)
+
+
+def test_issued_coupon_is_told_once_with_code_and_beijing_expiry(session: Session) -> None:
+    created_at = datetime(2025, 3, 1, 20, 0, tzinfo=timezone.utc)  # already 2 March in Beijing
+    coupon, _ = coupons.issue_coupon(session, idempotency_key="k", data=coupon_body(), now=created_at)
+    coupons.issue_coupon(session, idempotency_key="k", data=coupon_body(), now=created_at)  # a replay
+    # policy.yml coupon_valid_days 30: 2025-03-31 20:00 UTC, which is 1 April 04:00 in Beijing (UTC+8)
+    expires = "2025-04-01"
+    notes = session.execute(select(Notification).where(Notification.shopper_id == "s1")).scalars().all()
+    assert [(n.kind, n.coupon_id, n.conversation_id, n.text) for n in notes] == [
+        (
+            "coupon_issued",
+            coupon.id,
+            "c1",
+            f"¥5.25无门槛优惠券已发放到您的账户（晨光中性笔 0.5mm 黑色×1的补偿），券码 {coupon.code}，"
+            f"有效期至 {expires}，下单时自动抵扣～",
+        )
+    ]
 
 
 def test_coupon_is_idempotent(session: Session) -> None:

@@ -104,10 +104,19 @@ def test_agent_approval_settles_and_notifies(session: Session) -> None:
         ("approved", "agent7"),
         ("settled", "agent7"),
     ]
-    texts = (
-        session.execute(select(Notification.text).where(Notification.refund_id == refund.id)).scalars().all()
-    )
-    assert texts == ["退款已到账 ¥3.50"]
+    notes = session.execute(
+        select(Notification.kind, Notification.text, Notification.conversation_id).where(
+            Notification.refund_id == refund.id
+        )
+    ).all()
+    assert notes == [
+        (
+            "refund_settled",
+            "您的退款申请已审核通过，晨光中性笔 0.5mm 黑色×1的退款¥3.50已原路退回到您的支付账户，"
+            "请注意查收～",
+            "c1",
+        )
+    ]
 
 
 def test_reject_gives_the_quantity_and_money_back(session: Session) -> None:
@@ -121,6 +130,25 @@ def test_reject_gives_the_quantity_and_money_back(session: Session) -> None:
     assert refund.state == "rejected" and refund.reason == "照片不清楚"
     with pytest.raises(Conflict):
         service.approve(session, refund_id=refund.id, decided_by="agent7")
+    notes = session.execute(
+        select(Notification.kind, Notification.text, Notification.conversation_id).where(
+            Notification.refund_id == refund.id
+        )
+    ).all()
+    assert notes == [
+        (
+            "refund_rejected",
+            "很抱歉，您的退款申请（晨光中性笔 0.5mm 黑色×1，¥3.50）未通过审核。原因：照片不清楚。"
+            "如有异议可以回复「申诉」。",
+            "c1",
+        )
+    ]
+
+
+def test_waiting_for_review_writes_no_notification(session: Session) -> None:
+    """No money moved: the bot (or agent) holding the chat says so itself, the outbox stays quiet."""
+    refund = in_review(session)
+    assert session.execute(select(Notification).where(Notification.refund_id == refund.id)).first() is None
 
 
 @pytest.mark.parametrize("action", ["approve", "reject", "settle"])

@@ -129,7 +129,7 @@ function addMessages(messages) {
     const typed = m.sender === "shopper" && m.text && !m.image && !(m.buttons && m.buttons.length) && !m.payload;
     const mark = typed ? el("button", { class: "mark-btn", "data-mark": m.seq, onclick: () => markMisunderstood(m.seq, mark) },
       T.markMisunderstood) : null;
-    const row = el("div", { class: `msg ${m.sender}`, "data-seq": m.seq },
+    const row = el("div", { class: `msg ${m.sender}${m.notice ? " notice" : ""}`, "data-seq": m.seq },
       el("div", { class: "col" }, el("div", { class: "who" }, m.sender === "shopper" ? T.shopper : who), bubble, mark));
     const after = [...box.children].find((c) => Number(c.dataset.seq) > m.seq);
     box.insertBefore(row, after || null);

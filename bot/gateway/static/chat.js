@@ -134,7 +134,8 @@ function renderMessage(m) {
     bubble.append(el("div", { class: "buttons" }, m.buttons.map((b) =>
       el("button", { class: "chip", "data-payload": b.payload, onclick: () => sendButton(b.payload) }, b.title))));
   }
-  const row = el("div", { class: `msg ${m.sender}`, "data-seq": m.seq },
+  // A notice (refund paid, coupon issued) is the refund service's word, told by the bot: marked as such.
+  const row = el("div", { class: `msg ${m.sender}${m.notice ? " notice" : ""}`, "data-seq": m.seq },
     m.sender !== "shopper" ? el("div", { class: "avatar small" }, m.sender === "agent" ? "客" : "助") : null,
     el("div", { class: "col" }, el("div", { class: "who" }, T.sender[m.sender] || m.sender), bubble));
   // Keep seq order even if a stream frame arrives before the POST answer.

@@ -1,27 +1,38 @@
-"""Photos (evidence as the refund service sees it) and the shoppers' notifications outbox."""
+"""The shoppers' notifications outbox."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from bot.refunds import notifications, risk, schemas
+from fastapi import APIRouter, Query
+
+from bot.refunds import notifications, schemas
 from bot.refunds.deps import SessionDep
 
 router = APIRouter(tags=["outbox"])
 
 
-@router.get("/photos/{photo_id}", response_model=schemas.PhotoOut)
-def get_photo(photo_id: str, session: SessionDep) -> schemas.PhotoOut:
-    return risk.photo_info(session, photo_id=photo_id)
-
-
 @router.get("/notifications", response_model=list[schemas.NotificationOut])
 def list_notifications(
-    session: SessionDep, shopper_id: str, undelivered: bool = False
+    session: SessionDep,
+    shopper_id: str | None = None,
+    conversation_id: str | None = None,
+    undelivered: bool = False,
+    min_age_seconds: Annotated[float, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[schemas.NotificationOut]:
-    return notifications.list_notifications(session, shopper_id=shopper_id, undelivered_only=undelivered)
+    """Oldest first. Without shopper_id or conversation_id: everyone's (the gateway's delivery sweep)."""
+    return notifications.list_notifications(
+        session,
+        shopper_id=shopper_id,
+        conversation_id=conversation_id,
+        undelivered_only=undelivered,
+        min_age_seconds=min_age_seconds,
+        limit=limit,
+    )
 
 
 @router.post("/notifications/{notification_id}/delivered", response_model=schemas.NotificationOut)
 def mark_delivered(notification_id: int, session: SessionDep) -> schemas.NotificationOut:
+    """Idempotent: marking again keeps the first delivery time."""
     return notifications.mark_delivered(session, notification_id=notification_id)
