@@ -5,6 +5,7 @@ previous model stays in models/ for rollback.
     python -m bot.trainer.retrain [--run-id ID] [--tolerance T] [--force]
     python -m bot.trainer.retrain --rollback
     python -m bot.trainer.retrain --status [RUN_ID]
+    python -m bot.trainer.retrain --setup     (bin/setup: train only when the live model is not that of the data)
 
 For the gateway: start_retrain(), read_status(), latest_status(), rollback(), live_model().
 """
@@ -22,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.rasa_protocol import RasaServer, ReloadFailed
 from bot.settings import ROOT
 from bot.trainer import fold, progress
 from bot.trainer.evaluate import RASA, Metrics, evaluate_model
-from bot.trainer.model_files import ModelStore, NoPreviousModel
-from bot.trainer.reload import RasaServer, ReloadFailed
+from bot.trainer.model_files import ModelStore, NoPreviousModel, training_inputs
 from bot.trainer.runs import (
     RetrainBusy,
     acquire_lock,
@@ -41,7 +42,7 @@ from bot.trainer.runs import (
 from bot.trainer.unseen import UNSEEN
 
 __all__ = ["RetrainBusy", "NoPreviousModel", "start_retrain", "read_status", "latest_status", "rollback",
-           "live_model", "decide", "decide_sets", "DEFAULT_TOLERANCE"]
+           "live_model", "setup_model", "decide", "decide_sets", "DEFAULT_TOLERANCE"]
 
 # One held-in example is 1/185 = 0.54 points of accuracy, and one misclassification moves macro-F1 (24 intents,
 # ~7 examples each) by about 0.006. A tolerance of 0.01 therefore forgives one example going the wrong way and
@@ -109,6 +110,7 @@ class Run:
     def __init__(self, run_id: str, *, store: ModelStore, rasa: RasaServer, tolerance: float, force: bool,
                  echo: bool = False) -> None:
         self.store, self.rasa, self.tolerance, self.force, self.echo = store, rasa, tolerance, force, echo
+        self.inputs: str | None = None  # the training-inputs hash of the candidate (model_files.training_inputs)
         self.log = log_path(run_id)
         self.status: dict[str, Any] = {
             "run_id": run_id, "state": "queued", "phase": "waiting to start", "percent": 0.0,
@@ -136,11 +138,17 @@ class Run:
 
     def _execute(self) -> None:
         self.update(state="queued", phase="waiting to start")
+        self.inputs = training_inputs()  # before training: an edit made meanwhile makes the next bin/setup train
         candidate = self.train()
         live_name = self.rasa.live_model()
         running = live_name is not None
         # compare with what shoppers talk to; when Rasa is down, with what it would load on start
         live = (self.store.find(live_name) if live_name else None) or self.store.newest()
+        if live is None:  # a fresh clone: nothing to compare with, so the first model goes live
+            fold.record(candidate.name, self._timed("eval_candidate_fold_s", fold.fold_score))
+            self.update(reason="no live model to compare with", percent=95.0)
+            self.install(candidate, previous=None, load=running)
+            return
         self.update(state="evaluating", phase=f"evaluating the live model {live.name if live else '(none)'}",
                     percent=80.0, live_model=live.name if live else live_name)
         before = self._timed("eval_live_s", evaluate_model, live) if live else None
@@ -161,7 +169,8 @@ class Run:
                     after_fold=after_fold, changes=intent_changes(before, after), reason=decision.reason,
                     percent=95.0)
         if not decision.accept:
-            self.store.reject(candidate)
+            self.store.reject(candidate, inputs=self.inputs, lost_to=live.name if live else None,
+                              reason=decision.reason)
             self.update(state="rejected", phase="rejected: the live model stays", percent=100.0)
             return
         self.install(candidate, previous=live, load=running)
@@ -193,7 +202,7 @@ class Run:
     def install(self, candidate: Path, *, previous: Path | None, load: bool) -> None:
         """Move the candidate into models/ and, when Rasa runs, load it; undo the move if loading fails."""
         self.update(state="loading", phase="installing the candidate into models/", percent=96.0)
-        installed = self.store.install(candidate)
+        installed = self.store.install(candidate, inputs=self.inputs)
         if load:
             self.update(phase=f"loading {installed.name} into the running Rasa")
             try:
@@ -259,12 +268,63 @@ def rollback(*, store: ModelStore | None = None, rasa: RasaServer | None = None)
         load_s = rasa.load(previous) if loaded else None
         current_path = store.root / current if current else None
         if current_path is not None and current_path.is_file():
-            store.reject(current_path)
+            # remembered as refused, so bin/setup does not train the rolled-back data straight back in
+            store.reject(current_path, inputs=store.trained_from(current_path.name), lost_to=previous.name,
+                         reason="rolled back")
         store.make_live(previous)
         return {"live_model": previous.name, "removed": current, "loaded": loaded is not None,
                 "load_s": None if load_s is None else round(load_s, 1)}
     finally:
         os.close(fd)
+
+
+def setup_model(*, store: ModelStore | None = None, rasa: RasaServer | None = None) -> dict[str, Any]:
+    """bin/setup's model step, through the same gate as a retrain.
+
+    Nothing is trained when the live model (the newest in models/) was trained from the project as it is. On a fresh
+    clone the first model goes live. Otherwise a candidate is trained and installed only if the gate accepts it; a
+    refused one is remembered, so the same inputs are not trained against the same live model again (a trainer who
+    wants them anyway runs bin/retrain --force). Returns the run's status, or {"state": "up_to_date" | "refused"}.
+    """
+    store, rasa = store or ModelStore.default(), rasa or RasaServer.from_settings()
+    fd = acquire_lock()
+    try:
+        inputs = training_inputs()
+        current = store.up_to_date(inputs)
+        if current is not None:
+            store.prune(live=current.name)
+            return {"state": "up_to_date", "live_model": current.name}
+        live = store.newest()
+        refused = store.refused(inputs, live.name) if live else None
+        if live and refused:
+            return {"state": "refused", "live_model": live.name, "candidate_model": refused["model"],
+                    "reason": refused.get("reason")}
+        run = Run(new_run_id(), store=store, rasa=rasa, tolerance=DEFAULT_TOLERANCE, force=False)
+        print(f"training a model for the project as it is ({'first model' if live is None else 'gated'}); "
+              f"log {run.log.relative_to(ROOT) if run.log.is_relative_to(ROOT) else run.log}", flush=True)
+        return run.execute()
+    finally:
+        os.close(fd)
+
+
+def _setup_main() -> None:
+    started = time.monotonic()
+    try:
+        status = setup_model()
+    except RetrainBusy as exc:
+        raise SystemExit(f"error: {exc}; wait for it (bin/retrain --status) and run bin/setup again") from None
+    state, live = status["state"], status.get("live_model")
+    took = f"{time.monotonic() - started:.0f}s"
+    if state == "up_to_date":
+        print(f"model up to date: models/{live} was trained from the project as it is")
+    elif state == "accepted":
+        print(f"model ready in {took}: models/{status['candidate_model']} is live ({status['reason']})")
+    elif state in ("rejected", "refused"):
+        print(f"warning: the model of the project as it is ({status['candidate_model']}) did not pass the retrain "
+              f"gate: {status['reason']}.\n  models/{live} stays live; `bin/retrain --force` installs the new one "
+              "anyway (`bin/retrain --rollback` undoes that).", file=sys.stderr)
+    else:
+        raise SystemExit(f"error: training failed: {status.get('error')}\n  the whole log is in {status.get('log')}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -274,9 +334,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true", help="install the candidate even if it is worse")
     parser.add_argument("--rollback", action="store_true", help="go back to the previous model")
     parser.add_argument("--status", nargs="?", const="", metavar="RUN_ID", help="print a run's status")
+    parser.add_argument("--setup", action="store_true",
+                        help="bin/setup: train only when the live model is not that of the project as it is")
     parser.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)  # handed over by start_retrain
     args = parser.parse_args(argv)
 
+    if args.setup:
+        _setup_main()
+        return
     if args.status is not None:
         status = read_status(args.status) if args.status else latest_status()
         print(json.dumps(status, ensure_ascii=False, indent=1))

@@ -260,3 +260,82 @@ def test_a_candidate_rasa_cannot_load_is_taken_out_again(model_store: ModelStore
     assert status["state"] == "failed" and "PUT /model" in status["error"]
     assert model_store.newest().name == "c.tar.gz"  # the newest model is still the live one
     assert (model_store.rejected / "d.tar.gz").exists()
+
+
+# -- bin/setup's model step: the same gate, and models/ only through the ModelStore -------------------------
+
+@pytest.fixture
+def setup_run(monkeypatch: pytest.MonkeyPatch):
+    """setup_model with a fake training (e<n>.tar.gz), fake scores per model and project inputs given by the test."""
+    project = {"inputs": "v1", "trained": 0}
+
+    def train(run: Run) -> Path:
+        project["trained"] += 1
+        return fake_model(run.store.candidates, f"e{project['trained']}.tar.gz")
+
+    def make(store: ModelStore, scores: dict[str, Metrics], rasa: FakeRasa) -> dict:
+        monkeypatch.setattr(retrain, "training_inputs", lambda: project["inputs"])
+        monkeypatch.setattr(Run, "train", train)
+        monkeypatch.setattr(retrain, "evaluate_model", lambda model, test_set=None: scores[model.name])
+        monkeypatch.setattr(retrain.fold, "fold_score", lambda: {"accuracy": 0.9, "macro_f1": 0.9})
+        return retrain.setup_model(store=store, rasa=rasa)
+    return make, project
+
+
+def test_setup_on_a_fresh_clone_makes_the_first_model_live_without_evaluating(tmp_path: Path, setup_run) -> None:
+    make, project = setup_run
+    store = ModelStore(tmp_path / "models")
+    status = make(store, {}, FakeRasa(None))  # no scores: evaluating would fail
+    assert status["state"] == "accepted" and status["reason"] == "no live model to compare with"
+    assert names(store.installed()) == ["e1.tar.gz"] and store.trained_from("e1.tar.gz") == "v1"
+    assert make(store, {}, FakeRasa(None)) == {"state": "up_to_date", "live_model": "e1.tar.gz"}
+    assert project["trained"] == 1
+
+
+def test_setup_never_replaces_the_live_model_with_a_worse_one(model_store: ModelStore, setup_run) -> None:
+    make, project = setup_run
+    scores = {"c.tar.gz": metrics(0.96, 0.96), "e1.tar.gz": metrics(0.90, 0.90)}
+    status = make(model_store, scores, FakeRasa(None))  # c has no record: trained before the store kept them
+    assert status["state"] == "rejected" and model_store.newest().name == "c.tar.gz"
+    again = make(model_store, scores, FakeRasa(None))  # the same inputs are not trained against c again
+    assert again["state"] == "refused" and again["candidate_model"] == "e1.tar.gz" and project["trained"] == 1
+    project["inputs"] = "v2"  # the data changed: a new candidate, gated again
+    scores["e2.tar.gz"] = metrics(0.97, 0.97)
+    assert make(model_store, scores, FakeRasa(None))["state"] == "accepted"
+    assert model_store.newest().name == "e2.tar.gz" and model_store.trained_from("e2.tar.gz") == "v2"
+    assert names(model_store.installed()) == ["e2.tar.gz", "c.tar.gz", "b.tar.gz"]  # pruned by the store
+
+
+def test_setup_does_not_train_back_a_rolled_back_model(model_store: ModelStore, setup_run) -> None:
+    make, project = setup_run
+    scores = {"c.tar.gz": metrics(0.96, 0.96), "e1.tar.gz": metrics(0.97, 0.97)}
+    assert make(model_store, scores, FakeRasa(None))["state"] == "accepted"
+    retrain.rollback(store=model_store, rasa=FakeRasa(None))
+    status = make(model_store, scores, FakeRasa(None))
+    assert status["state"] == "refused" and status["reason"] == "rolled back" and project["trained"] == 1
+    assert model_store.newest().name == "c.tar.gz"
+
+
+def test_setup_does_not_start_while_a_retrain_runs(model_store: ModelStore, setup_run) -> None:
+    make, _ = setup_run
+    fd = runs.acquire_lock()
+    try:
+        with pytest.raises(runs.RetrainBusy):
+            make(model_store, {}, FakeRasa(None))
+    finally:
+        os.close(fd)
+
+
+def test_training_inputs_change_with_the_data_and_code_but_not_with_caches(tmp_path: Path) -> None:
+    from bot.trainer.model_files import training_inputs
+
+    for name in ("config.yml", "domain.yml", "data/nlu/a.yml", "bot/nlu/x.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    before = training_inputs(tmp_path)
+    (tmp_path / "bot/nlu/__pycache__").mkdir()
+    (tmp_path / "bot/nlu/__pycache__/x.pyc").write_bytes(b"\0")
+    (tmp_path / "data/nlu/.a.yml.123.tmp").write_text("half written")
+    assert training_inputs(tmp_path) == before
+    (tmp_path / "data/nlu/a.yml").write_text("- intent: greet")
+    assert training_inputs(tmp_path) != before
