@@ -1,4 +1,4 @@
-"""Agent API (CONTRACT §6): queue, claim, reply, refund decisions, release, live streams."""
+"""Agent API (docs/api.md): queue, claim, reply, refund decisions, release, live streams."""
 
 from __future__ import annotations
 
