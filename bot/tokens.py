@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 
 ROLES = ("shopper", "agent", "trainer", "service")
 _ALGORITHM = "HS256"
@@ -23,13 +23,16 @@ class Principal:
     subject: str
 
 
-def mint(role: str, subject: str, ttl_seconds: int = 30 * 24 * 3600) -> str:
-    """Sign a token saying `subject` acts as `role` until the TTL runs out."""
+def mint(role: str, subject: str, ttl_seconds: int = 30 * 24 * 3600, *, settings: Settings | None = None) -> str:
+    """Sign a token saying `subject` acts as `role` until the TTL runs out.
+
+    Signed with the secret of `settings` (this process's by default; a test stack passes its own).
+    """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
     now = int(time.time())
     claims = {"role": role, "sub": subject, "iat": now, "exp": now + ttl_seconds}
-    return jwt.encode(claims, get_settings().derived_secret("tokens"), algorithm=_ALGORITHM)
+    return jwt.encode(claims, (settings or get_settings()).derived_secret("tokens"), algorithm=_ALGORITHM)
 
 
 def verify(token: str, *roles: str) -> Principal:

@@ -35,6 +35,17 @@ if os.environ.get("CI") and not POSTGRES:
     raise RuntimeError(f"CI needs PostgreSQL at {POSTGRES_ADMIN_URL}")
 
 
+# Fixtures that need the trained model in models/: a test that uses one is marked needs_model, whether or not its
+# module says so (tests/e2e and tests/trainer/test_hot_reload.py do), so `-m "not needs_model"` never starts Rasa.
+MODEL_FIXTURES = ("stack", "real_model")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in MODEL_FIXTURES):
+            item.add_marker(pytest.mark.needs_model)
+
+
 def _backends() -> list[str]:
     return ["sqlite", "postgresql"] if POSTGRES else ["sqlite"]
 

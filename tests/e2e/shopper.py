@@ -1,4 +1,4 @@
-"""A shopper talking to the real stack through the public gateway API, as the app does (CONTRACT §5), and the
+"""A shopper talking to the real stack through the public gateway API, as the app does (docs/api.md), and the
 scripted conversations of tests/conversations/*.yml played through it.
 
 A script's turns are typed text, or one of:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from bot import tokens
 from bot.settings import ROOT, get_settings
 
 STARTUP_TIMEOUT = 240  # Rasa loads TensorFlow and the model: about a minute on two cores
@@ -56,13 +57,8 @@ class Stack:
         return replace(get_settings(), secret=self.secret).channel_secret
 
     def token(self, role: str, subject: str) -> str:
-        """A token of `role` for `subject`, signed with this stack's secret."""
-        settings = replace(get_settings(), secret=self.secret)
-        import jwt
-
-        now = int(time.time())
-        return jwt.encode({"role": role, "sub": subject, "iat": now, "exp": now + 3600},
-                          settings.derived_secret("tokens"), algorithm="HS256")
+        """A one-hour token of `role` for `subject` from bot.tokens.mint, signed with this stack's secret."""
+        return tokens.mint(role, subject, ttl_seconds=3600, settings=replace(get_settings(), secret=self.secret))
 
     def service_token(self) -> str:
         return self.token("service", "tests")

@@ -3,24 +3,16 @@ with its real top intents; a message it understands is not."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
-
 import httpx
-import jwt
 import pytest
 
-from bot.settings import get_settings
 from tests.e2e.stack import Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_model]
 
 
 def token(stack: Stack, role: str, subject: str) -> dict[str, str]:
-    secret = replace(get_settings(), secret=stack.secret).derived_secret("tokens")
-    now = int(time.time())
-    signed = jwt.encode({"role": role, "sub": subject, "iat": now, "exp": now + 3600}, secret, algorithm="HS256")
-    return {"Authorization": f"Bearer {signed}"}
+    return {"Authorization": f"Bearer {stack.token(role, subject)}"}
 
 
 def test_a_message_the_model_cannot_place_reaches_the_inbox(stack: Stack) -> None:

@@ -10,12 +10,13 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from bot.rasa_protocol import PHOTO_KINDS
 from tests.browser.conftest import browser, shots  # noqa: F401  (fixtures)
 from tests.browser.test_pages import _click, _has_text, _wait
 from tests.e2e.conftest import photo_bytes
 from tests.e2e.stack import Stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_model, pytest.mark.browser]
 
 
 def test_pen_refund_in_the_web_chat(
@@ -32,7 +33,7 @@ def test_pen_refund_in_the_web_chat(
     shop.save_screenshot(str(shots / "e2e-01-asks-for-photos.png"))
 
     expected_next = {"package": "快递面单", "label": "收到的所有商品照片", "items": "退款"}
-    for n, kind in enumerate(("package", "label", "items"), start=1):
+    for n, kind in enumerate(PHOTO_KINDS, start=1):
         path = tmp_path / f"{kind}.jpg"
         path.write_bytes(photo_bytes(9000 + n))
         shop.find_element(By.ID, "file-input").send_keys(str(path))
@@ -42,6 +43,7 @@ def test_pen_refund_in_the_web_chat(
     shop.save_screenshot(str(shots / "e2e-02-offer.png"))
 
     _click(shop, ".msg.bot [data-payload='/choose_refund']")
-    _wait(shop, _has_text(".msg.bot", "退款成功"), timeout=60)
+    _wait(shop, _has_text(".msg.bot", "已为您提交"), timeout=60)
+    _wait(shop, _has_text(".msg.bot.notice", "退款成功"), timeout=60)  # the refund service's notice
     shop.save_screenshot(str(shots / "e2e-03-refunded.png"))
     assert not [e for e in shop.get_log("browser") if e["level"] == "SEVERE"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -19,17 +19,18 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.rasa_protocol import RasaServer, sender_id
 from bot.settings import get_settings
 from bot.trainer import retrain
 from bot.trainer.evaluate import Metrics
 from bot.trainer.model_files import ModelStore
-from bot.trainer.reload import RasaServer
 from bot.trainer.retrain import Run
 from tests.e2e.conftest import Conversation, buttons_of, text_of
 from tests.e2e.stack import Stack
 from tests.trainer.conftest import REAL_MODELS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("runs_in_tmp")]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs_model, pytest.mark.usefixtures("runs_in_tmp")]
+LOAD_STARTS_WITHIN = 60.0  # seconds from the load request until Rasa logs that it is loading the new model
 
 
 @pytest.fixture
@@ -60,10 +61,27 @@ def candidate(store: ModelStore, tag: str) -> Path:
 
 
 def slots(stack: Stack, rasa: RasaServer, chat: Conversation) -> dict[str, Any]:
-    resp = httpx.get(f"{stack.url('rasa')}/conversations/{chat.shopper}:{chat.conversation}/tracker",
+    resp = httpx.get(f"{stack.url('rasa')}/conversations/{sender_id(chat.shopper, chat.conversation)}/tracker",
                      params={"token": rasa.token}, timeout=30)
     resp.raise_for_status()
     return resp.json()["slots"]
+
+
+def logged(path: Path, offset: int, *words: str) -> bool:
+    """Whether a line the process logged after the first `offset` bytes of its log has all `words`."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        lines = fh.read().decode(errors="replace").splitlines()
+    return any(all(w in line for w in words) for line in lines)
+
+
+def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
+    """Poll an observable condition until it holds; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {within:.0f}s: {what}")
+        time.sleep(0.1)
 
 
 def test_hot_reload_swaps_the_model_while_a_conversation_continues(stack: Stack, rasa: RasaServer,
@@ -77,18 +95,25 @@ def test_hot_reload_swaps_the_model_while_a_conversation_continues(stack: Stack,
 
     new = candidate(store, "hot")
     run = Run("hot", store=store, rasa=rasa, tolerance=retrain.DEFAULT_TOLERANCE, force=False)
+    log = stack.workdir / "logs" / "rasa.log"
+    offset = log.stat().st_size  # only what Rasa logs from here on
+    # Rasa's MessageProcessor logs "Loading model <file>..." as it starts building the new agent (in a worker
+    # thread, bot/channel/trusted.py), and the channel logs "model <file> is live" once it has swapped it in.
+    loading_new, new_is_live = ("Loading model", new.name), (f"model {new.name} is live",)
     with ThreadPoolExecutor(1) as pool:
-        started = time.monotonic()
         loading = pool.submit(run.install, new, previous=store.root / original, load=True)
-        time.sleep(1.0)  # the new model is now loading beside the old one
-        sent = time.monotonic()
+        wait_until(lambda: logged(log, offset, *loading_new) or loading.done(), LOAD_STARTS_WITHIN,
+                   f"Rasa logging that it loads {new.name}")
+        assert not loading.done(), f"the load ended before the shopper could write: {loading.exception()!r}"
+        asked = time.monotonic()
         during = text_of(chat.photo("package", seed=11))  # the shopper goes on meanwhile
-        answered = time.monotonic()
+        answered_in = time.monotonic() - asked
+        # answered while the new model was still loading, so by the old one: the swap had not happened yet
+        swapped_before_the_answer = logged(log, offset, *new_is_live) or loading.done()
         loading.result()
-        loaded = time.monotonic()
-    print(f"\nreload {run.status['timings']['load_s']}s; message sent {sent - started:.1f}s after the reload "
-          f"started, answered after {answered - sent:.1f}s; reload done {loaded - started:.1f}s")
-    assert sent < answered < loaded  # answered by the old model while the new one was still loading
+    print(f"\nreload {run.status['timings']['load_s']}s; the shopper was answered in {answered_in:.1f}s meanwhile")
+    assert not swapped_before_the_answer
+    assert logged(log, offset, *new_is_live)
     assert run.status["state"] == "accepted" and run.status["loaded"]
     assert rasa.live_model() == new.name
     assert store.newest().name == new.name and (store.root / original).exists()  # the previous one stays
