@@ -193,6 +193,9 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_conversation_id", "conversation_id"),
         Index("ix_notifications_delivered_at", "delivered_at"),
+        # An id names one notice for ever: the transcript keys its message on it (messages.notification_id),
+        # so SQLite must not hand a deleted row's id to a new notice (PostgreSQL sequences never do).
+        {"sqlite_autoincrement": True},
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)

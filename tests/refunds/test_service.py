@@ -187,3 +187,18 @@ def test_needs_review_cannot_skip_to_settled(session: Session) -> None:
 def test_unknown_refund_is_404(session: Session) -> None:
     with pytest.raises(NotFound):
         service.get_refund(session, refund_id="rf_nope")
+
+
+def test_a_notification_id_is_never_handed_out_twice(session: Session) -> None:
+    # The gateway keys the chat message that told a notice on its id: a reused id would read as told already.
+    from bot.refunds.notifications import notify
+
+    notify(session, shopper_id="s1", kind="coupon_issued", text="第一条", conversation_id="c_a")
+    session.commit()
+    first = session.execute(select(Notification.id).where(Notification.text == "第一条")).scalar_one()
+    session.execute(text("DELETE FROM notifications WHERE id = :id"), {"id": first})
+    session.commit()
+    notify(session, shopper_id="s1", kind="coupon_issued", text="第二条", conversation_id="c_a")
+    session.commit()
+    second = session.execute(select(Notification.id).where(Notification.text == "第二条")).scalar_one()
+    assert second > first

@@ -13,7 +13,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("notifications") as batch:
+    # On SQLite the table is rebuilt with AUTOINCREMENT: a notification id must never be handed out twice,
+    # since the transcript message that told it is keyed on it (PostgreSQL's sequence never reuses one).
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table(
+        "notifications", recreate="always" if sqlite else "auto", table_kwargs={"sqlite_autoincrement": sqlite}
+    ) as batch:
         batch.add_column(sa.Column("conversation_id", sa.String(64), nullable=True))
     op.create_index("ix_notifications_conversation_id", "notifications", ["conversation_id"])
     op.create_index("ix_notifications_delivered_at", "notifications", ["delivered_at"])
