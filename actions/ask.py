@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.failures import always_answers
 from actions.identity import shopper_of
 from actions.orders import open_lines, owned_order, remaining
 from actions.services import refunds
@@ -26,6 +27,7 @@ class ActionAskOrderId(Action):
     def name(self) -> str:
         return "action_ask_order_id"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -50,6 +52,7 @@ class ActionAskLineId(Action):
     def name(self) -> str:
         return "action_ask_line_id"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -67,6 +70,7 @@ class ActionAskQuantity(Action):
     def name(self) -> str:
         return "action_ask_quantity"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:

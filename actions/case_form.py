@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import messages
 from actions.case_state import WHOLE_ORDER_CASES
+from actions.failures import SERVICE_ERRORS, tell_service_down
 from actions.fallback import MISSES_BEFORE_HUMAN
 from actions.identity import conversation_of, shopper_of
 from actions.orders import OrderProblem, find_line, match_line, owned_order, remaining
@@ -114,7 +115,16 @@ class ValidateCaseForm(FormValidationAction):
         human then, rather than asking a third time in the same words."""
         asked = tracker.get_slot("requested_slot")
         misses = dict(tracker.get_slot("failed_answers") or {})
-        events = await super().run(dispatcher, tracker, domain)
+        try:
+            events = await super().run(dispatcher, tracker, domain)
+        except SERVICE_ERRORS as exc:
+            tell_service_down(dispatcher, tracker, self.name(), exc)
+            # the question stays open, to be asked again; answering it (with nothing) keeps the form from being
+            # rejected, which would drop this reply
+            return [SlotSet(asked, None)] if asked else []
+        except OrderProblem as problem:  # the chosen order went away meanwhile: ask for the order again
+            dispatcher.utter_message(text=problem.message)
+            return [SlotSet("order_id", None), SlotSet("line_id", None), SlotSet("quantity", None)]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if not asked or intent not in ANSWER_INTENTS:
             return events
@@ -137,8 +147,9 @@ class ValidateCaseForm(FormValidationAction):
             said = next(iter(case_values(tracker, "order_id")), None)
         if not said:
             return {}
-        order_id = str(said).upper()
-        if tracker.get_slot("order_id") not in (None, order_id):
+        order_id = str(said)  # in the case the shopper gave it; validation reads the feed's id back
+        before = tracker.get_slot("order_id")
+        if before is not None and str(before).lower() != order_id.lower():
             # another order than before: the item and quantity chosen in the old one no longer hold
             return {"order_id": order_id, "line_id": None, "item_name": None, "quantity": None}
         return {"order_id": order_id}
@@ -225,7 +236,9 @@ class ValidateCaseForm(FormValidationAction):
     ) -> dict[str, Any]:
         try:
             photo = await refunds().get_photo(str(value))
-        except RefundsError:
+        except RefundsError as exc:
+            if exc.status != 404:
+                raise  # not the photo's fault: run() says the service is busy
             dispatcher.utter_message(text=messages.PHOTO_NOT_USABLE)
             return {slot: None}
         if photo.shopper_id != shopper_of(tracker) or photo.conversation_id != conversation_of(tracker):

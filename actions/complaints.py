@@ -11,10 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.failures import SERVICE_ERRORS, tell_service_down
 from actions.handoff import hand_over
 from actions.identity import conversation_of, shopper_of
 from actions.services import refunds
-from bot.refunds.client import RefundsError
 
 
 class ActionRecordComplaint(Action):
@@ -32,8 +32,8 @@ class ActionRecordComplaint(Action):
                 shopper_id=shopper_of(tracker), conversation_id=conversation_of(tracker), text=text,
                 idempotency_key=hashlib.sha256(f"complaint|{message_id}".encode()).hexdigest(),
             )
-        except RefundsError:
-            dispatcher.utter_message(text=messages.SERVICE_DOWN)
+        except SERVICE_ERRORS as exc:
+            tell_service_down(dispatcher, tracker, self.name(), exc)
             return [ActiveLoop(None)]
         dispatcher.utter_message(
             text=messages.COMPLAINT_RECORDED.format(category=complaint.category_label, ticket=complaint.ticket)

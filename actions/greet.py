@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.failures import always_answers
 from actions.identity import UnknownShopper, shopper_of
 from actions.orders import OrderProblem, owned_order
 
@@ -18,6 +19,7 @@ class ActionGreet(Action):
     def name(self) -> str:
         return "action_greet"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -26,7 +28,7 @@ class ActionGreet(Action):
         if not order_id:
             return []
         try:
-            order = await owned_order(str(order_id).upper(), shopper_of(tracker))
+            order = await owned_order(str(order_id), shopper_of(tracker))
         except (OrderProblem, UnknownShopper):
             return []
         items = "、".join(messages.line_button_title(line.name, line.quantity) for line in order.lines)

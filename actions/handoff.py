@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.failures import always_answers
 from actions.identity import shopper_of
 from actions.services import refunds
 from bot.rasa_protocol import handoff_request
@@ -47,6 +48,7 @@ class ActionOpenAppeal(Action):
     def name(self) -> str:
         return "action_open_appeal"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:

@@ -21,14 +21,20 @@ class OrderProblem(Exception):
 
 
 async def owned_order(order_id: str, shopper_id: str) -> Any:
-    """The order as the refund service has it, if it exists and belongs to this shopper."""
+    """The order as the refund service has it, if it exists and belongs to this shopper.
+
+    The refund service owns order identity: given the shopper (from the sender id, never a slot) it finds
+    their order whatever the case of the typed id, and answers with the id as the feed gave it.
+    """
     from actions import messages
 
     try:
-        order = await refunds().get_order(order_id)
+        order = await refunds().get_order(order_id, shopper_id=shopper_id)
     except RefundsError as exc:
         if exc.status == 404:
             raise OrderProblem(messages.ORDER_NOT_FOUND) from exc
+        if exc.status == 403:
+            raise OrderProblem(messages.ORDER_NOT_YOURS) from exc
         raise
     if order.shopper_id != shopper_id:
         raise OrderProblem(messages.ORDER_NOT_YOURS)

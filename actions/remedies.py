@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import messages
 from actions.case_state import WHOLE_ORDER_CASES, case_reset
+from actions.failures import always_answers
 from actions.handoff import hand_over
 from actions.identity import conversation_of, shopper_of
 from actions.orders import open_lines, owned_order, remaining
@@ -64,6 +65,7 @@ class ActionOfferRemedy(Action):
     def name(self) -> str:
         return "action_offer_remedy"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -111,6 +113,7 @@ class ActionNoteRemedy(Action):
 class _RemedyAction(Action, ABC):
     """Shared shape of the two remedies: only for an offered case, and a refusal ends the case."""
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -125,9 +128,11 @@ class _RemedyAction(Action, ABC):
                 return case_reset()
             return await self.remedy(dispatcher, tracker, lines)
         except RefundsError as exc:
-            # 409: the item was already remedied (e.g. in another conversation); anything else is ours
-            dispatcher.utter_message(text=messages.NOTHING_LEFT if exc.status == 409 else messages.SERVICE_DOWN)
-            return case_reset() if exc.status == 409 else []
+            if exc.status != 409:
+                raise  # anything else is ours: always_answers tells the shopper and logs it
+            # 409: the item was already remedied (e.g. in another conversation)
+            dispatcher.utter_message(text=messages.NOTHING_LEFT)
+            return case_reset()
 
     @abstractmethod
     async def remedy(

@@ -9,4 +9,5 @@ from bot.refunds.client import RefundsClient
 
 @lru_cache(maxsize=1)
 def refunds() -> RefundsClient:
-    return RefundsClient.from_settings()
+    """One client for the action server's lifetime; its service token renews itself (ServiceToken)."""
+    return RefundsClient.from_settings("actions")

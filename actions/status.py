@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.failures import always_answers
 from actions.identity import shopper_of
 from actions.services import refunds
 
@@ -19,6 +20,7 @@ class ActionRefundStatus(Action):
     def name(self) -> str:
         return "action_refund_status"
 
+    @always_answers
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:

@@ -104,8 +104,8 @@ def _conversation(session: Any, conversation_id: str) -> dict[str, Any] | None:
 
 async def open_conversation(gw: Gateway, shopper_id: str, order_id: str | None) -> dict[str, Any]:
     """Create a conversation (order ownership checked with the refund service) and greet."""
-    if order_id:
-        await orders.owned_order(gw, order_id, shopper_id)
+    if order_id:  # the refund service finds the shopper's order in any case; keep its id as the feed gave it
+        order_id = (await orders.owned_order(gw, order_id, shopper_id))["order_id"]
     conv = await gw.db.run(
         lambda s: transcript.conversation_dict(
             transcript.create_conversation(s, shopper_id=shopper_id, order_id=order_id)

@@ -30,8 +30,7 @@ class Gateway:
 
     @classmethod
     def build(cls, settings: Settings, config: GatewayConfig) -> Gateway:
-        from bot.refunds.client import RefundsClient  # the refund service's typed client
-        from bot.tokens import mint
+        from bot.refunds.client import RefundsClient, ServiceToken  # the refund service's typed client
 
         http = httpx.AsyncClient(timeout=httpx.Timeout(config.rasa_timeout, connect=5.0))
         return cls(
@@ -42,7 +41,8 @@ class Gateway:
             redis=Redis.from_url(settings.redis_url, decode_responses=True),
             http=http,
             bot=TrustedChannel(http, settings.rasa_url, settings.channel_secret),
-            refunds=RefundsClient(settings.refunds_url, mint("service", "gateway")),
+            # a token that renews itself: one minted at start would run out while the gateway keeps running
+            refunds=RefundsClient(settings.refunds_url, ServiceToken("gateway", settings=settings)),
         )
 
     async def close(self) -> None:

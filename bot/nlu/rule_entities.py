@@ -2,7 +2,7 @@
 
 Patterns (`*.jsonl`) and the numeral table (`numerals.yml`) are read from `patterns_path` at
 training time and stored in the model, with the jieba user dictionary, so a model is
-self-contained. Values are normalised: 一支 -> 1, o1001 -> "O1001", 12块5 -> 1250 (cents).
+self-contained. Values are normalised: 一支 -> 1, 12块5 -> 1250 (cents); order ids keep their case.
 """
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
         normalisers: dict[str, Callable[[str], Any]] = {
             "quantity": self._numerals.quantity,
             "amount": self._numerals.amount_cents,
-            "order_id": lambda s: unicodedata.normalize("NFKC", s).strip().upper(),
+            # ids keep their case (the feed's ids may have lower-case letters); the refund service
+            # matches an id typed in another case against the shopper's own orders
+            "order_id": lambda s: unicodedata.normalize("NFKC", s).strip(),
         }
         entities = []
         for span in self._nlp(text).ents:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, parse_obj_as
@@ -10,7 +12,53 @@ from pydantic import BaseModel, parse_obj_as
 from bot.refunds import schemas
 from bot.refunds.complaints.schemas import ComplaintOut
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 Model = TypeVar("Model", bound=BaseModel)
+SERVICE_TOKEN_TTL = 3600  # seconds a service token lives
+RENEW_BEFORE = 300  # a new one is minted when less than this is left
+
+
+class ServiceToken:
+    """A `service` token that renews itself: `source()` is a token with at least RENEW_BEFORE seconds to live.
+
+    Long-running callers (the gateway, the action server) hold one of these rather than a token minted at start,
+    which would stop working when it ran out. `clock` is seconds since the epoch (tests move it).
+    """
+
+    def __init__(
+        self,
+        subject: str,
+        *,
+        ttl_seconds: int = SERVICE_TOKEN_TTL,
+        renew_before: int = RENEW_BEFORE,
+        clock: Callable[[], float] = time.time,
+        settings: Settings | None = None,
+    ) -> None:
+        self._subject, self._ttl, self._renew_before = subject, ttl_seconds, renew_before
+        self._clock, self._settings = clock, settings
+        self._token, self._expires_at = "", 0.0
+
+    def __call__(self) -> str:
+        now = self._clock()
+        if not self._token or self._expires_at - now < self._renew_before:
+            from bot.tokens import mint
+
+            self._token = mint("service", self._subject, self._ttl, settings=self._settings)
+            self._expires_at = now + self._ttl
+        return self._token
+
+
+class _Bearer(httpx.Auth):
+    """Sets `Authorization: Bearer <token>` on each request from the token source, so renewals take effect."""
+
+    def __init__(self, token: Callable[[], str]) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token()}"
+        yield request
 
 
 class RefundsError(Exception):
@@ -24,23 +72,28 @@ class RefundsError(Exception):
 
 
 class RefundsClient:
-    """`async with RefundsClient(base_url, token) as client: await client.get_order("O1001")`."""
+    """`async with RefundsClient(base_url, token) as client: await client.get_order("O1001")`.
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, transport: Any = None) -> None:
+    `token` is a token, or a callable giving one for each request (a ServiceToken, for a client that lives long).
+    """
+
+    def __init__(
+        self, base_url: str, token: str | Callable[[], str], *, timeout: float = 10.0, transport: Any = None
+    ) -> None:
+        self.token: Callable[[], str] = token if callable(token) else (lambda: token)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+            auth=_Bearer(self.token),
             timeout=timeout,
             transport=transport,
         )
 
     @classmethod
-    def from_settings(cls) -> RefundsClient:
-        """A client for the configured service URL with a freshly minted service token."""
+    def from_settings(cls, subject: str = "actions") -> RefundsClient:
+        """A client for the configured service URL with a service token that renews itself."""
         from bot.settings import get_settings
-        from bot.tokens import mint
 
-        return cls(get_settings().refunds_url, mint("service", "actions"))
+        return cls(get_settings().refunds_url, ServiceToken(subject))
 
     async def __aenter__(self) -> RefundsClient:
         return self

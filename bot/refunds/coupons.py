@@ -40,7 +40,7 @@ def issue_coupon(
         request_hash=digest,
         code=new_code(),
         shopper_id=data.shopper_id,
-        order_id=data.order_id,
+        order_id=line.order_id,  # the feed's id, in its case
         line_id=data.line_id,
         quantity=data.quantity,
         value_cents=value,

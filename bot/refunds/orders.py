@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,8 +25,14 @@ def coupon_value(refund_cents: int) -> int:
 
 
 def get_order(session: Session, *, order_id: str, shopper_id: str | None = None) -> Order:
-    """The order; 404 if unknown, 403 if `shopper_id` is given and the order is someone else's."""
+    """The order; 404 if unknown, 403 if `shopper_id` is given and the order is someone else's.
+
+    Ids keep the case the feed gave them. Given the shopper, an id typed in another case finds their own
+    order (the only one of theirs it names), never someone else's.
+    """
     order = session.get(Order, order_id)
+    if shopper_id is not None and (order is None or order.shopper_id != shopper_id):
+        order = _own_order_in_any_case(session, order_id=order_id, shopper_id=shopper_id) or order
     if order is None:
         raise NotFound("order_not_found", f"order {order_id} does not exist")
     if shopper_id is not None and order.shopper_id != shopper_id:
@@ -34,11 +40,17 @@ def get_order(session: Session, *, order_id: str, shopper_id: str | None = None)
     return order
 
 
+def _own_order_in_any_case(session: Session, *, order_id: str, shopper_id: str) -> Order | None:
+    stmt = select(Order).where(Order.shopper_id == shopper_id, func.lower(Order.order_id) == order_id.lower())
+    found = list(session.execute(stmt.limit(2)).scalars())
+    return found[0] if len(found) == 1 else None
+
+
 def get_line(session: Session, *, order_id: str, line_id: str, shopper_id: str | None = None) -> OrderLine:
-    """A line of an order the shopper owns (same 404/403 rules as get_order)."""
-    get_order(session, order_id=order_id, shopper_id=shopper_id)
+    """A line of an order the shopper owns (same 404/403 rules as get_order); `line.order_id` is the feed's id."""
+    order = get_order(session, order_id=order_id, shopper_id=shopper_id)
     line = session.get(OrderLine, line_id)
-    if line is None or line.order_id != order_id:
+    if line is None or line.order_id != order.order_id:
         raise NotFound("line_not_found", f"order {order_id} has no line {line_id}")
     return line
 
@@ -125,7 +137,7 @@ def quote(
     check_quantity(line, quantity)
     refund_cents = line.unit_price_cents * quantity
     return schemas.QuoteOut(
-        order_id=order_id,
+        order_id=line.order_id,
         line_id=line_id,
         quantity=quantity,
         refund_cents=refund_cents,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, select
@@ -14,21 +15,21 @@ from bot.refunds.errors import NotFound
 from bot.refunds.models import Order, Refund, RefundPhoto, Shopper
 
 
-def reused_photo_ids(
-    session: Session, photos: list[evidence.StoredPhoto], *, exclude_refund: str | None = None
-) -> list[str]:
-    """Ids of `photos` whose hash is near a photo attached to another refund (another photo id).
+def reused_photo_ids(session: Session, photos: list[evidence.StoredPhoto], *, own_refunds: int = 0) -> list[str]:
+    """Ids of `photos` that already back another refund: the photo itself (same id) attached to more than
+    `own_refunds` refunds, or a near copy of it (another photo id) attached to any.
 
-    The refunds' attached photos (id and hash, kept in refund_photos) are ours; the evidence store judges
-    which of `photos` show the same picture as one of them.
+    Which photos back which refund is ours (refund_photos keeps each attached photo's id and hash); whether two
+    pictures are the same is the evidence store's (`near_duplicates`). For a refund being created none is its own
+    yet (0); a photo looked up on its own counts its first refund as its own (1).
     """
     if not photos:
         return []
-    stmt = select(RefundPhoto.photo_id, RefundPhoto.phash)
-    if exclude_refund is not None:
-        stmt = stmt.where(RefundPhoto.refund_id != exclude_refund)
-    attached = [(photo_id, phash) for photo_id, phash in session.execute(stmt)]
-    return evidence.near_duplicates(photos, attached)
+    rows = session.execute(select(RefundPhoto.photo_id, RefundPhoto.phash))
+    attached = [(photo_id, phash) for photo_id, phash in rows]
+    uses = Counter(photo_id for photo_id, _ in attached)
+    copies = set(evidence.near_duplicates(photos, attached))
+    return [photo.id for photo in photos if uses[photo.id] > own_refunds or photo.id in copies]
 
 
 def score_refund(
@@ -99,5 +100,5 @@ def photo_info(session: Session, *, photo_id: str) -> schemas.PhotoOut:
         shopper_id=photo.shopper_id,
         conversation_id=photo.conversation_id,
         kind=photo.kind,
-        reused=bool(reused_photo_ids(session, [photo])),
+        reused=bool(reused_photo_ids(session, [photo], own_refunds=1)),
     )

@@ -39,6 +39,15 @@ def _shopper_photos(session: Session, *, shopper_id: str, photo_ids: list[str]) 
     return [found[i] for i in ids]
 
 
+def _lock_shopper(session: Session, shopper_id: str) -> Shopper | None:
+    """Take the shopper's refunds one at a time, until this transaction ends: a refund's risk counts the shopper's
+    history, so one created at the same moment must wait for the other to be in it. PostgreSQL locks the shopper's
+    row (FOR NO KEY UPDATE: inserts that merely reference the shopper are not held up); SQLite's BEGIN IMMEDIATE
+    (bot/db.py) already runs one writer at a time, and the lock clause is left out there."""
+    stmt = select(Shopper).where(Shopper.id == shopper_id).with_for_update(key_share=True)
+    return session.execute(stmt).scalar_one_or_none()
+
+
 def create_refund(
     session: Session, *, idempotency_key: str, data: schemas.RefundIn, now: datetime | None = None
 ) -> tuple[Refund, bool]:
@@ -47,6 +56,7 @@ def create_refund(
     body = data.dict()
     body["photo_ids"] = sorted(set(body["photo_ids"]))
     digest = ledger.request_hash(body)
+    shopper = _lock_shopper(session, data.shopper_id)
     existing = ledger.by_idempotency_key(session, Refund, idempotency_key)
     if existing is not None:
         return ledger.replay(existing, digest), False
@@ -54,8 +64,7 @@ def create_refund(
     line = get_line(session, order_id=data.order_id, line_id=data.line_id, shopper_id=data.shopper_id)
     ledger.check_quantity(line, data.quantity)
     photos = _shopper_photos(session, shopper_id=data.shopper_id, photo_ids=data.photo_ids)
-    shopper = session.get(Shopper, data.shopper_id)
-    assert shopper is not None  # the order's foreign key guarantees it
+    assert shopper is not None  # get_line found their order, and the order's foreign key needs the shopper
     amount = line.unit_price_cents * data.quantity  # from the database, never from the caller
     score, reasons, evidence_ok = risk.score_refund(
         session, shopper=shopper, amount_cents=amount, case_type=data.case_type, photos=photos, now=now
@@ -65,7 +74,7 @@ def create_refund(
         idempotency_key=idempotency_key,
         request_hash=digest,
         shopper_id=data.shopper_id,
-        order_id=data.order_id,
+        order_id=line.order_id,  # the feed's id, in its case
         line_id=data.line_id,
         quantity=data.quantity,
         amount_cents=amount,

@@ -77,6 +77,15 @@ def test_orders_are_checked_with_the_refund_service(rig: Rig) -> None:
     assert body["code"] == "forbidden" and body["message_zh"] and body["message_en"]
 
 
+def test_an_order_id_in_another_case_opens_the_shoppers_order_under_the_feeds_id(rig: Rig) -> None:
+    resp = rig.post("/api/conversations", rig.shopper("s1"), json={"order_id": "o1001"})
+    assert resp.status_code == 201, resp.text
+    cid = resp.json()["conversation_id"]
+    assert resp.json()["order_id"] == "O1001"
+    assert rig.rasa.events(cid)[0]["order_id"] == "O1001"
+    assert rig.post("/api/conversations", rig.shopper("s2"), json={"order_id": "o1001"}).status_code == 404
+
+
 def test_another_shoppers_conversation_is_403(rig: Rig) -> None:
     cid = rig.open("s1")
     s2 = rig.shopper("s2")

@@ -116,9 +116,62 @@ async def test_client_reports_an_unreachable_service() -> None:
     assert err.value.status == 0
 
 
-def test_from_settings_mints_a_service_token() -> None:
+def test_from_settings_mints_a_service_token_that_renews_itself() -> None:
+    from bot.refunds.client import ServiceToken
     from bot.tokens import verify
 
     client = RefundsClient.from_settings()
-    token = client._http.headers["Authorization"].split(" ", 1)[1]
-    assert verify(token, "service").role == "service"
+    assert isinstance(client.token, ServiceToken)
+    assert verify(client.token(), "service").role == "service"
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when a test says so."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_client_made_at_start_still_works_after_its_first_token_ran_out(server: Server, monkeypatch) -> None:
+    import time
+
+    from bot import tokens
+    from bot.refunds.client import ServiceToken
+
+    clock = FakeClock(time.time() - 2 * 3600)
+    monkeypatch.setattr(tokens, "clock", clock)  # tokens are minted at this clock's time
+    source = ServiceToken("tests", clock=clock)
+    client = RefundsClient(server.url, source)  # built once at start, as the gateway and the actions do
+    first = source()
+    clock.now += 2 * 3600  # two hours of uptime later: the first (one-hour) token ran out an hour ago
+    try:
+        assert (await client.get_order("O1001")).order_id == "O1001"
+    finally:
+        await client.aclose()
+    async with RefundsClient(server.url, first) as stale:
+        with pytest.raises(RefundsError) as err:
+            await stale.get_order("O1001")
+    assert (err.value.status, err.value.code) == (401, "invalid_token")
+
+
+def test_a_service_token_is_renewed_when_less_than_five_minutes_are_left(monkeypatch) -> None:
+    import jwt
+
+    from bot import tokens
+    from bot.refunds.client import ServiceToken
+
+    clock = FakeClock(1_800_000_000.0)
+    monkeypatch.setattr(tokens, "clock", clock)
+    source = ServiceToken("tests", clock=clock)
+    first = source()
+    claims = jwt.decode(first, options={"verify_signature": False})
+    assert (claims["role"], claims["sub"], claims["exp"] - claims["iat"]) == ("service", "tests", 3600)
+    clock.now += 3600 - 301
+    assert source() == first  # 5 min 1 s left: kept
+    clock.now += 2
+    renewed = source()  # 4 min 59 s left: a new one
+    assert renewed != first
+    assert jwt.decode(renewed, options={"verify_signature": False})["exp"] == int(clock.now) + 3600

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import Any
+
+import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.policy import load_policy
 from bot.refunds import risk, service
@@ -115,3 +120,61 @@ def test_missing_evidence_blocks_the_fast_path(session: Session) -> None:
     refund, _ = service.create_refund(session, idempotency_key="k", data=damaged_pen("s1", "O1001", [], "k"))
     assert refund.risk_score == 0 and codes(refund) == ["missing_evidence"]
     assert refund.state == "needs_review"
+
+
+def test_the_same_photo_on_a_second_refund_is_reuse(session: Session, evidence) -> None:
+    photos = evidence("s1")
+    first, _ = service.create_refund(session, idempotency_key="a", data=damaged_pen("s1", "O1001", photos, "a"))
+    assert codes(first) == [] and not risk.photo_info(session, photo_id=photos[0]).reused  # its own refund
+    second, _ = service.create_refund(session, idempotency_key="b", data=damaged_pen("s1", "O1003", photos, "b"))
+    assert codes(second) == ["reused_photo"]
+    assert second.risk_score == 45 and second.state == "needs_review"  # policy.yml: reused_photo_points 45
+    assert risk.photo_info(session, photo_id=photos[0]).reused  # it now backs two refunds
+    session.rollback()
+
+
+def test_refunds_made_at_the_same_moment_each_see_the_other(
+    sessions: sessionmaker, seeded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two of one shopper's refunds on different lines at once: the later one counts the earlier in its history."""
+    with sessions() as s:  # s1 (clean, 3 orders) already had refunds on O1002 and O1003: the rate is 2/3
+        for key, order in (("h1", "O1002"), ("h2", "O1003")):
+            earlier, _ = service.create_refund(s, idempotency_key=key, data=not_delivered("s1", f"{order}-2", key))
+            assert earlier.state == "settled"
+
+    scored = threading.Barrier(2)
+    score_refund = risk.score_refund
+
+    def score_then_wait(*args: Any, **kwargs: Any) -> Any:
+        """Each request waits after scoring until the other has scored too (or 2 s): without a lock per
+        shopper both count the same history; with one, the second cannot score until the first is in."""
+        result = score_refund(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            scored.wait(timeout=2)
+        return result
+
+    monkeypatch.setattr(risk, "score_refund", score_then_wait)
+    made: list[Any] = []
+
+    def create(line_id: str) -> None:
+        with sessions() as s:
+            refund, _ = service.create_refund(s, idempotency_key=line_id, data=not_delivered("s1", line_id, line_id))
+            made.append(refund)
+
+    threads = [threading.Thread(target=create, args=(line,)) for line in ("O1001-1", "O1001-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    first, second = sorted(made, key=lambda r: r.risk_score)
+    # policy.yml: refunds on 3 of 3 orders is high_refund_rate (25); the third refund in 30 days is
+    # frequent_refunds (30): 55, at least max_risk 40, so only the first is paid at once
+    assert (codes(first), first.state) == (["high_refund_rate"], "settled")
+    assert codes(second) == ["frequent_refunds", "high_refund_rate"]
+    assert (second.risk_score, second.state) == (55, "needs_review")
+    assert second.risk_reasons[0]["detail"] == "近30天已申请退款3次"
+
+
+def not_delivered(shopper: str, line_id: str, key: str) -> RefundIn:
+    return RefundIn(shopper_id=shopper, order_id=line_id.rsplit("-", 1)[0], line_id=line_id, quantity=1,
+                    case_type="not_delivered", conversation_id=f"c_{key}")

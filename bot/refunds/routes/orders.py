@@ -29,6 +29,8 @@ def list_orders(
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut)
 def get_order(order_id: str, session: SessionDep, shopper_id: str | None = None) -> schemas.OrderOut:
+    """The order; 404 if unknown, 403 if `shopper_id` is given and the order is someone else's. With `shopper_id`, an
+    id in another case finds that shopper's own order (the answer has the id as the feed gave it)."""
     return orders.order_out(session, orders.get_order(session, order_id=order_id, shopper_id=shopper_id))
 
 

@@ -12,5 +12,5 @@ router = APIRouter(tags=["photos"])
 
 @router.get("/photos/{photo_id}", response_model=schemas.PhotoOut)
 def get_photo(photo_id: str, session: SessionDep) -> schemas.PhotoOut:
-    """404 photo_not_found for an unknown (or malformed) id; `reused` when a near copy backs another refund."""
+    """404 photo_not_found for an unknown (or malformed) id; `reused` when it or a near copy backs another refund."""
     return risk.photo_info(session, photo_id=photo_id)
