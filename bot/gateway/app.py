@@ -15,8 +15,10 @@ from bot.gateway.config import GatewayConfig
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError, gateway_error_handler
 from bot.gateway.routes import agent, demo, pages, shopper, trainer
+from bot.gateway.security import SecurityHeaders, content_security_policy, docs_policy
 from bot.policy import load_policy
 from bot.settings import Settings, get_settings
+from bot.trainer.report import STYLE as REPORT_STYLE
 
 log = logging.getLogger(__name__)
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -37,9 +39,12 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
             await notices.stop_sweeper(sweeper)
             await app.state.gateway.close()
 
-    app = FastAPI(title="After-sales gateway", lifespan=lifespan)
+    app = FastAPI(title="After-sales gateway", lifespan=lifespan, redoc_url=None)  # /docs is enough
     app.add_exception_handler(GatewayError, gateway_error_handler)
     app.middleware("http")(_refuse_huge_uploads)
+    # the trainer page opens the evaluation report as a blob: document under this policy
+    csp = content_security_policy(REPORT_STYLE)
+    app.add_middleware(SecurityHeaders, csp=csp, path_csp={app.docs_url or "/docs": docs_policy(app)})
     app.include_router(shopper.router)
     app.include_router(agent.router)
     app.include_router(trainer.router)
