@@ -1,6 +1,9 @@
-"""Command line: mint tokens, print how to reach a running system, chat from the terminal.
+"""Command line: mint and revoke tokens, print how to reach a running system, chat from the terminal.
 
-    python -m bot.cli token shopper s1        # a bearer token (roles: shopper, agent, trainer, service)
+    python -m bot.cli token shopper s1        # a bearer token (roles: shopper, agent, supervisor, trainer, service)
+    python -m bot.cli token agent a1 --hours 8   # staff tokens live at most 10 hours (the default)
+    python -m bot.cli revoke <token-or-jti>   # that staff token is refused from the next request on
+    python -m bot.cli revoke --subject a1     # every staff token of a1 issued up to now is refused
     python -m bot.cli chat --shopper s1 --order O1001
     python -m bot.cli banner
 """
@@ -14,11 +17,43 @@ from pathlib import Path
 
 from bot.rasa_protocol import BotUnavailable, ChannelRefused, RasaServer
 from bot.settings import get_settings
-from bot.tokens import ROLES, mint
+from bot.tokens import ROLES, STAFF_MAX_TTL, STAFF_ROLES, TokenError, decode, mint
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    print(mint(args.role, args.subject, ttl_seconds=args.days * 24 * 3600))
+    ttl = args.hours * 3600 if args.hours else args.days * 24 * 3600 if args.days else None
+    if args.role in STAFF_ROLES and ttl is not None and ttl > STAFF_MAX_TTL:
+        sys.exit(f"a {args.role} token lives at most {STAFF_MAX_TTL // 3600} hours")
+    print(mint(args.role, args.subject, ttl_seconds=ttl))
+
+
+def cmd_revoke(args: argparse.Namespace) -> None:
+    """Put a staff token (or every older token of a subject) on the gateway's Redis deny-list."""
+    import redis
+
+    from bot.gateway.config import GatewayConfig
+    from bot.gateway.keys import Keys
+    from bot.gateway.revocation import revoke_subject, revoke_token
+
+    keys = Keys(GatewayConfig.from_env().key_prefix)
+    client = redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
+    if args.subject:
+        cutoff = revoke_subject(client, keys, args.subject)
+        print(f"revoked every staff token of {args.subject} issued up to {cutoff} (epoch seconds)")
+        return
+    if not args.token:
+        sys.exit("give a token or a jti, or --subject NAME")
+    jti, expires_at = args.token, None
+    if args.token.count(".") == 2:  # a whole token: read its jti and expiry (signature checked)
+        try:
+            claims = decode(args.token)
+        except TokenError as exc:
+            sys.exit(f"not one of our tokens: {exc}")
+        if claims.get("role") not in STAFF_ROLES or not claims.get("jti"):
+            sys.exit("only staff tokens (agent, supervisor, trainer) can be revoked")
+        jti, expires_at = str(claims["jti"]), int(claims["exp"])  # type: ignore[call-overload]
+    kept = revoke_token(client, keys, jti, expires_at)
+    print(f"revoked token {jti} for {kept} s" if kept else f"token {jti} has expired already: nothing to do")
 
 
 def cmd_banner(_: argparse.Namespace) -> None:
@@ -102,8 +137,14 @@ def main(argv: list[str] | None = None) -> None:
     token = sub.add_parser("token", help="mint a bearer token")
     token.add_argument("role", choices=ROLES)
     token.add_argument("subject", help="shopper id, agent name, trainer name or service name")
-    token.add_argument("--days", type=int, default=30)
+    lifetime = token.add_mutually_exclusive_group()
+    lifetime.add_argument("--hours", type=int, default=None, help="staff: at most 10 (the default)")
+    lifetime.add_argument("--days", type=int, default=None, help="shopper and service tokens (default 30)")
     token.set_defaults(func=cmd_token)
+    revoke = sub.add_parser("revoke", help="revoke a staff token, or all of one subject's tokens")
+    revoke.add_argument("token", nargs="?", help="the token itself, or its jti")
+    revoke.add_argument("--subject", help="revoke every staff token of this subject issued up to now")
+    revoke.set_defaults(func=cmd_revoke)
     chat = sub.add_parser("chat", help="chat with the bot from the terminal")
     chat.add_argument("--shopper", default="s1")
     chat.add_argument("--order", default=None)

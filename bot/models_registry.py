@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "bot.gateway.models",
     "bot.refunds.complaints.models",
     "bot.trainer.inbox_models",
+    "bot.audit",
 )
 
 

@@ -49,7 +49,7 @@ def test_rows_say_who_may_call_and_what_can_go_wrong(generated: str) -> None:
     opening = row(generated, "POST /api/conversations")
     assert "| shopper |" in opening and "429 rate_limited" in opening and "404 order_not_found" in opening
     claim = row(generated, "POST /api/agent/conversations/{cid}/claim")
-    assert "| agent |" in claim and "409 not_waiting" in claim
+    assert "| agent, supervisor |" in claim and "409 not_waiting" in claim
     refund = row(generated, "POST /refunds")
     assert "| service |" in refund and "header `Idempotency-Key`" in refund
     assert "409 illegal_transition quantity_exceeded" in refund and "idempotency_key_reused" in refund

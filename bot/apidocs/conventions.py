@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import inspect
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -14,12 +13,14 @@ from bot.settings import ROOT
 
 
 def roles_table() -> list[str]:
-    from bot.tokens import ROLES, mint
+    from bot.tokens import DEFAULT_TTL, ROLES, STAFF_MAX_TTL, STAFF_ROLES
 
-    ttl = inspect.signature(mint).parameters["ttl_seconds"].default
+    staff = ", ".join(f"`{r}`" for r in STAFF_ROLES)
     lines = [f"Roles (`bot.tokens.ROLES`): {', '.join(f'`{r}`' for r in ROLES)}. A token is an HS256 JWT with "
-             f"`role`, `sub` (the shopper id, agent name, trainer name or service name), `iat` and `exp`; "
-             f"`bot.tokens.mint` gives it {ttl // 86400} days unless told otherwise.", ""]
+             f"`role`, `sub` (the shopper id, agent name, trainer name or service name), `iat`, `exp` and `jti`; "
+             f"`bot.tokens.mint` gives it {DEFAULT_TTL // 86400} days unless told otherwise. Staff tokens "
+             f"({staff}) live at most {STAFF_MAX_TTL // 3600} hours (their default): a longer one is refused when "
+             f"minted and, should one exist, on every request (`exp - iat` over the limit is **401**).", ""]
     return lines
 
 
@@ -91,7 +92,9 @@ Every endpoint below except the pages and the demo token wants `Authorization: B
 with a key derived from the root secret (`BOT_SECRET`, else the random one in `var/secret`). Mint one with
 
 ```bash
-.venv/bin/python -m bot.cli token shopper s1     # roles: shopper, agent, trainer, service; --days N (default 30)
+.venv/bin/python -m bot.cli token shopper s1     # --days N (default 30) for shopper and service tokens
+.venv/bin/python -m bot.cli token agent a1       # staff (agent, supervisor, trainer): --hours N, at most 10
+.venv/bin/python -m bot.cli revoke <token-or-jti>   # or: revoke --subject a1 (all of a1's tokens issued so far)
 ```
 
 {roles}
@@ -99,9 +102,21 @@ The "auth" column of each table says which roles an endpoint accepts; any other 
 expired or foreign-signed token is **401** (`unauthorized` on the gateway, `missing_token`/`invalid_token` on
 the refund service). Ownership is checked after the role: a shopper reaches only their own conversations,
 orders and photos (someone else's conversation or order is **403** `forbidden`, someone else's photo **404**,
-so photo ids cannot be probed). Agents see every conversation but may write in or release one only while they
-hold it (**409** `not_holder`). With `BOT_DEMO=1` the gateway also mints 12-hour shopper, agent and trainer
-tokens for the pages (`POST /api/demo/token`, no token needed).
+so photo ids cannot be probed). Agents see every conversation but may reply in or release one, and approve or
+reject its refunds, only while they hold it (**403** `not_holder`): a refund whose conversation waits in the queue
+must be claimed first, one whose conversation is back with the bot is a supervisor's. A `supervisor` may do all an
+agent may, decide any refund and assign a waiting or held conversation to a named agent. With `BOT_DEMO=1` the
+gateway also mints shopper (12 hours), agent and trainer (staff limit) tokens for the pages (`POST /api/demo/token`,
+no token needed).
+
+Staff tokens can be revoked (`python -m bot.cli revoke`): the gateway checks each staff request against a Redis
+deny-list (the token's `jti`, and a per-subject cutoff: tokens issued at or before it are refused), so a revoked
+token is **401** from its next request on. When Redis cannot answer, staff requests are refused with **503**
+`auth_unavailable` (fail-closed); shopper tokens are not checked there.
+
+Staff actions (claim, release, assign, approve, reject, label) are written to an append-only audit log with the
+state before and after; `GET /api/agent/conversations/{{cid}}` lists a conversation's entries under `audit`. No
+endpoint changes or deletes an entry, and the database refuses to.
 
 ### Errors
 
@@ -184,8 +199,10 @@ GATEWAY_GROUPS = {
     "shopper": ("Shopper API", "A shopper token; a shopper's conversations, orders, refunds and photos only. "
                 "Photo `kind` is `package` (快递外包装整个图（袋/盒）), `label` (快递面单) or `items` "
                 "(收到的所有商品照片); a message is `{\"text\": ...}` or `{\"button\": payload}`, never both."),
-    "agent": ("Agent API", "An agent token. The console page is `/agent`. Claiming: of several agents who claim "
-              "the same waiting conversation exactly one wins, the others get 409 `not_waiting`."),
+    "agent": ("Agent API", "An agent or supervisor token. The console page is `/agent`. Claiming: of several "
+              "agents who claim the same waiting conversation exactly one wins, the others get 409 `not_waiting`. "
+              "Replying, releasing and deciding a refund need the conversation held by the caller (403 "
+              "`not_holder`), except that a supervisor decides any refund; assigning is a supervisor's."),
     "trainer": ("Trainer API", "A trainer token. The page is `/trainer`; see docs/trainer-guide.md."),
     "internal": ("Internal", "Our own services only (service token)."),
     "demo": ("Demo (only with `BOT_DEMO=1`)", "Mints tokens for the pages; not mounted in production."),

@@ -1,4 +1,4 @@
-"""Request dependencies: the gateway context and who is calling (shopper, agent, service)."""
+"""Request dependencies: the gateway context and who is calling (shopper, agent, supervisor, trainer)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from bot.gateway import chat
+from bot.gateway import chat, revocation
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
 from bot.gateway.ratelimit import check_rate
@@ -30,20 +30,44 @@ def _principal(request: Request, *roles: str) -> Principal:
         raise GatewayError(401, "unauthorized") from exc
 
 
+async def _staff(request: Request, *roles: str) -> Principal:
+    """The caller of one of `roles`; a staff token must also not be revoked.
+
+    The Redis deny-list is asked on every staff request; when Redis cannot answer the request is refused with
+    503 `auth_unavailable` (fail-closed, see bot/gateway/revocation.py). Shopper tokens are not looked up.
+    """
+    who = _principal(request, *roles)
+    if who.staff:
+        gw = get_gateway(request)
+        try:
+            await revocation.check(gw.redis, gw.keys, who)
+        except revocation.Revoked as exc:
+            raise GatewayError(401, "unauthorized") from exc
+        except revocation.DenyListUnavailable as exc:
+            raise GatewayError(503, "auth_unavailable") from exc
+    return who
+
+
 def shopper(request: Request) -> Principal:
     return _principal(request, "shopper")
 
 
-def agent(request: Request) -> Principal:
-    return _principal(request, "agent")
+async def agent(request: Request) -> Principal:
+    """An agent or a supervisor (who may do everything an agent may)."""
+    return await _staff(request, "agent", "supervisor")
 
 
-def shopper_or_agent(request: Request) -> Principal:
-    return _principal(request, "shopper", "agent")
+async def supervisor(request: Request) -> Principal:
+    return await _staff(request, "supervisor")
+
+
+async def shopper_or_agent(request: Request) -> Principal:
+    return await _staff(request, "shopper", "agent", "supervisor")
 
 
 ShopperDep = Annotated[Principal, Depends(shopper)]
 AgentDep = Annotated[Principal, Depends(agent)]
+SupervisorDep = Annotated[Principal, Depends(supervisor)]
 ViewerDep = Annotated[Principal, Depends(shopper_or_agent)]
 
 

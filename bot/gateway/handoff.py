@@ -1,8 +1,9 @@
 """Who holds a conversation (bot, the queue, or an agent): `conversations.holder` in SQL, the only owner.
 
 Every change is a conditional UPDATE (enqueue: bot → queue, claim: queue → agent:<id>, release:
-agent:<id> → bot), so exactly one of several concurrent callers wins, across gateway workers. The
-gateway asks the bot only while the holder is the bot; Rasa's tracker is never paused.
+agent:<id> → bot, a supervisor's assign: queue or agent:<x> → agent:<y>), so exactly one of several concurrent
+callers wins, across gateway workers. A staff change is written to the audit log (bot/audit.py) in the same
+transaction. The gateway asks the bot only while the holder is the bot; Rasa's tracker is never paused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.gateway.context import Gateway
 from bot.gateway.models import Handoff
 from bot.transcript.models import AGENT_PREFIX, HOLDER_BOT, HOLDER_QUEUE, Conversation, now_utc
@@ -62,7 +64,7 @@ def sql_enqueue(
     return handoff_dict(handoff), True
 
 
-def sql_claim(session: Session, conversation_id: str, agent_id: str) -> bool:
+def sql_claim(session: Session, conversation_id: str, agent_id: str, *, role: str = "agent") -> bool:
     won = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.holder == HOLDER_QUEUE)
@@ -75,10 +77,12 @@ def sql_claim(session: Session, conversation_id: str, agent_id: str) -> bool:
         .where(Handoff.conversation_id == conversation_id, Handoff.status == "waiting")
         .values(status="claimed", agent_id=agent_id, claimed_at=now_utc())
     )
+    audit.record(session, role=role, actor=agent_id, action="claim", conversation_id=conversation_id,
+                 before={"holder": HOLDER_QUEUE}, after={"holder": agent_holder(agent_id)})
     return True
 
 
-def sql_release(session: Session, conversation_id: str, agent_id: str) -> bool:
+def sql_release(session: Session, conversation_id: str, agent_id: str, *, role: str = "agent") -> bool:
     done = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.holder == agent_holder(agent_id))
@@ -91,7 +95,38 @@ def sql_release(session: Session, conversation_id: str, agent_id: str) -> bool:
         .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(("waiting", "claimed")))
         .values(status="released", released_at=now_utc())
     )
+    audit.record(session, role=role, actor=agent_id, action="release", conversation_id=conversation_id,
+                 before={"holder": agent_holder(agent_id)}, after={"holder": HOLDER_BOT})
     return True
+
+
+def sql_assign(session: Session, conversation_id: str, agent_id: str, *, by: str, role: str) -> str | None:
+    """A supervisor hands a waiting or held conversation to `agent_id`; returns the holder before (the new
+    holder's already: no change, no entry), or None when the conversation is neither waiting nor held.
+
+    Compare-and-set on the holder just read, so a claim, release or other assignment in between makes it fail
+    rather than be overwritten."""
+    before = session.execute(select(Conversation.holder).where(Conversation.id == conversation_id)).scalar()
+    target = agent_holder(agent_id)
+    if before == target:
+        return before
+    if before != HOLDER_QUEUE and not (before or "").startswith(AGENT_PREFIX):
+        return None
+    moved = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.holder == before)
+        .values(holder=target)
+    ).rowcount
+    if moved != 1:
+        return None
+    session.execute(
+        update(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(("waiting", "claimed")))
+        .values(status="claimed", agent_id=agent_id, claimed_at=now_utc())
+    )
+    audit.record(session, role=role, actor=by, action="assign", conversation_id=conversation_id,
+                 before={"holder": before}, after={"holder": target})
+    return str(before)
 
 
 def sql_queue(session: Session) -> list[dict[str, Any]]:

@@ -17,3 +17,11 @@ class Keys:
 
     def rate(self, shopper_id: str, window: int) -> str:
         return f"{self.prefix}rate:{shopper_id}:{window}"
+
+    def revoked_token(self, jti: str) -> str:
+        """Present while the staff token with this jti is revoked (TTL: the token's remaining life)."""
+        return f"{self.prefix}revoked:jti:{jti}"
+
+    def revoked_before(self, subject: str) -> str:
+        """A staff member's cutoff: their tokens issued at or before this second are refused."""
+        return f"{self.prefix}revoked:sub:{subject}"

@@ -12,6 +12,7 @@ PHOTO_SENT = "[图片] {kind}"
 HANDOFF_WAITING = "正在为您转接人工客服，请稍候，客服接入后会在这里回复您。"
 HANDOFF_ALREADY = "已在为您转接人工客服，请耐心等待。"
 AGENT_JOINED = "人工客服 {agent} 已接入，为您服务。"
+AGENT_TRANSFERRED = "已为您转接人工客服 {agent}，由其继续为您服务。"
 AGENT_LEFT = "人工客服已结束服务，智能助手继续为您服务。您可以接着刚才的问题说。"
 BOT_UNAVAILABLE = "抱歉，系统繁忙，请稍后再试，或发送“转人工”联系人工客服。"
 # What an agent's refund decision means for the shopper's money is told by the refund service's outbox
@@ -40,7 +41,11 @@ ERRORS: dict[str, tuple[str, str]] = {
     "photo_not_found": ("图片不存在", "No such photo"),
     "refunds_unavailable": ("退款服务暂时不可用，请稍后再试", "Refund service unavailable"),
     "not_waiting": ("该会话已被其他客服接入或不在队列中", "Conversation already claimed or not waiting"),
-    "not_holder": ("您当前没有接管该会话", "You do not hold this conversation"),
+    "not_holder": (
+        "您当前没有接管该会话，请先接入", "You do not hold this conversation (claim it first, or ask a supervisor)"
+    ),
+    "not_assignable": ("该会话不在排队或接待中，无法转派", "Only a waiting or held conversation can be assigned"),
+    "auth_unavailable": ("登录校验暂时不可用，请稍后再试", "Token check unavailable (Redis down); try again shortly"),
     "refund_not_found": ("退款单不存在", "No such refund"),
     "refund_conflict": ("退款单当前状态不允许该操作", "Refund state does not allow this"),
     "demo_disabled": ("演示模式未开启", "Demo mode is off"),

@@ -22,6 +22,10 @@ class AgentMessageIn(BaseModel):
     text: str
 
 
+class AssignIn(BaseModel):
+    agent_id: Ident  # type: ignore[valid-type]
+
+
 class DecisionIn(BaseModel):
     reason: constr(max_length=500) = ""  # type: ignore[valid-type]
 

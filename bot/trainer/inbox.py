@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.trainer.inbox_models import HIT_REASONS, InboxHit, InboxItem
 from bot.transcript.models import Message, now_utc
 
@@ -253,7 +254,9 @@ def begin_label(session: Session, item_id: int) -> dict[str, Any]:
 def finish_label(
     session: Session, item_id: int, *, intent: str, entities: list[dict[str, Any]], file: str, trainer: str
 ) -> dict[str, Any]:
-    """Record the label once the example is in data/nlu (conditional: a labelled item stays as it is)."""
+    """Record the label once the example is in data/nlu (conditional: a labelled item stays as it is), and
+    write it to the audit log in the same transaction."""
+    before = session.execute(select(InboxItem.status).where(InboxItem.id == item_id)).scalar()
     done = session.execute(
         update(InboxItem)
         .where(InboxItem.id == item_id, InboxItem.status.in_(("open", "dismissed")))
@@ -264,6 +267,9 @@ def finish_label(
         current = session.get(InboxItem, item_id)
         if current is None or current.label_intent != intent:
             raise InboxError(409, "already_labelled", f"item {item_id} is already labelled differently")
+    else:
+        audit.record(session, role="trainer", actor=trainer, action="label", item_id=item_id,
+                     before={"status": before}, after={"status": "labelled", "intent": intent})
     return get_item(session, item_id)
 
 

@@ -42,8 +42,8 @@ def test_human_takes_over_and_gives_back(rig: Rig) -> None:
 
     reply = rig.post(f"/api/agent/conversations/{cid}/messages", a1, json={"text": "您好，我来帮您处理"})
     assert reply.status_code == 200
-    assert rig.post(f"/api/agent/conversations/{cid}/messages", a2, json={"text": "插话"}).status_code == 409
-    assert rig.post(f"/api/agent/conversations/{cid}/release", a2).status_code == 409
+    assert rig.post(f"/api/agent/conversations/{cid}/messages", a2, json={"text": "插话"}).status_code == 403
+    assert rig.post(f"/api/agent/conversations/{cid}/release", a2).status_code == 403
     assert ("agent", "您好，我来帮您处理") in _texts(rig, cid)
     detail = rig.get(f"/api/agent/conversations/{cid}", a1).json()
     assert detail["holder"] == "agent:a1" and detail["order"]["order_id"] == "O1001"
@@ -54,7 +54,7 @@ def test_human_takes_over_and_gives_back(rig: Rig) -> None:
     resp = rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": "我接着说"})
     assert [m["sender"] for m in resp.json()["messages"]] == ["shopper", "bot"]
     assert rig.rasa.events(cid)[-1]["text"] == "我接着说"
-    assert rig.post(f"/api/agent/conversations/{cid}/messages", a1, json={"text": "还在"}).status_code == 409
+    assert rig.post(f"/api/agent/conversations/{cid}/messages", a1, json={"text": "还在"}).status_code == 403
 
 
 def test_the_bot_asks_for_an_agent_in_its_answer(rig: Rig) -> None:
@@ -154,6 +154,12 @@ def test_agent_approves_and_rejects_and_the_shopper_is_told(rig: Rig) -> None:
     assert [r["refund_id"] for r in detail["refunds"]] == [refund["refund_id"]]
     assert "risk_reasons" in detail["refunds"][0]
     assert rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", rig.shopper("s2"), json={}).status_code == 401
+    # only the agent holding the refund's conversation decides it: claim first
+    early = rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", a1, json={})
+    assert early.status_code == 403 and early.json()["code"] == "not_holder"
+    assert rig.post(f"/api/agent/conversations/{cid}/claim", a1).status_code == 200
+    other_agent = rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", rig.agent("a2"), json={})
+    assert other_agent.status_code == 403 and other_agent.json()["code"] == "not_holder"
     done = rig.post(f"/api/agent/refunds/{refund['refund_id']}/approve", a1, json={"reason": "照片清楚"})
     assert done.status_code == 200, done.text
     assert done.json()["refund"]["state"] == "settled"
@@ -174,7 +180,10 @@ def test_agent_approves_and_rejects_and_the_shopper_is_told(rig: Rig) -> None:
     cid2 = rig.open("s1", "O1001")
     other = _refund(rig, "s1", "O1001", "O1001-3", cid2, "k-reject")
     assert other["state"] == "needs_review"
-    rejected = rig.post(f"/api/agent/refunds/{other['refund_id']}/reject", a1, json={"reason": "照片看不清"})
+    # the bot holds this conversation: no agent may decide its refund, a supervisor may
+    assert rig.post(f"/api/agent/refunds/{other['refund_id']}/reject", a1, json={}).status_code == 403
+    supervisor = auth(mint("supervisor", "boss"))
+    rejected = rig.post(f"/api/agent/refunds/{other['refund_id']}/reject", supervisor, json={"reason": "照片看不清"})
     assert rejected.status_code == 200 and rejected.json()["refund"]["state"] == "rejected"
     msgs = rig.get(f"/api/conversations/{cid2}/messages", rig.shopper("s1")).json()["messages"]
     assert [(m["sender"], m["text"]) for m in msgs if m.get("notice")] == [

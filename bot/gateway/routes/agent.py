@@ -1,4 +1,4 @@
-"""Agent API (docs/api.md): queue, claim, reply, refund decisions, release, live streams."""
+"""Agent API (docs/api.md): queue, claim, reply, refund decisions, release, live streams; a supervisor's assign."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from bot.gateway import agents, handoff, orders, transcript
-from bot.gateway.deps import AgentDep, GatewayDep, ResumeDep
+from bot.gateway.deps import AgentDep, GatewayDep, ResumeDep, SupervisorDep
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import event_stream, message_stream
 from bot.gateway.routes.shopper import SSE_HEADERS
-from bot.gateway.schemas import AgentMessageIn, DecisionIn
+from bot.gateway.schemas import AgentMessageIn, AssignIn, DecisionIn
 from bot.trainer import inbox
 
 router = APIRouter(prefix="/api/agent")
@@ -30,7 +30,7 @@ async def mine(gw: GatewayDep, who: AgentDep) -> list[dict[str, Any]]:
 
 @router.get("/me")
 async def me(who: AgentDep) -> dict[str, str]:
-    return {"agent_id": who.subject}
+    return {"agent_id": who.subject, "role": who.role}
 
 
 @router.get("/stream")
@@ -73,17 +73,22 @@ async def misunderstood(cid: str, seq: int, gw: GatewayDep, who: AgentDep) -> di
 
 @router.post("/conversations/{cid}/claim")
 async def claim(cid: str, gw: GatewayDep, who: AgentDep) -> dict[str, Any]:
-    return await agents.claim(gw, cid, who.subject)
+    return await agents.claim(gw, cid, who)
 
 
 @router.post("/conversations/{cid}/messages")
 async def reply(cid: str, body: AgentMessageIn, gw: GatewayDep, who: AgentDep) -> dict[str, Any]:
-    return {"messages": await agents.reply(gw, cid, who.subject, body.text)}
+    return {"messages": await agents.reply(gw, cid, who, body.text)}
 
 
 @router.post("/conversations/{cid}/release")
 async def release(cid: str, gw: GatewayDep, who: AgentDep) -> dict[str, Any]:
-    return await agents.release(gw, cid, who.subject)
+    return await agents.release(gw, cid, who)
+
+
+@router.post("/conversations/{cid}/assign")
+async def assign(cid: str, body: AssignIn, gw: GatewayDep, who: SupervisorDep) -> dict[str, Any]:
+    return await agents.assign(gw, cid, who, body.agent_id)
 
 
 @router.get("/refunds/{rid}")
@@ -93,9 +98,9 @@ async def refund(rid: str, gw: GatewayDep, _: AgentDep) -> dict[str, Any]:
 
 @router.post("/refunds/{rid}/approve")
 async def approve(rid: str, body: DecisionIn, gw: GatewayDep, who: AgentDep) -> dict[str, Any]:
-    return await agents.decide(gw, rid, who.subject, approve=True, reason=body.reason)
+    return await agents.decide(gw, rid, who, approve=True, reason=body.reason)
 
 
 @router.post("/refunds/{rid}/reject")
 async def reject(rid: str, body: DecisionIn, gw: GatewayDep, who: AgentDep) -> dict[str, Any]:
-    return await agents.decide(gw, rid, who.subject, approve=False, reason=body.reason)
+    return await agents.decide(gw, rid, who, approve=False, reason=body.reason)

@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
-from bot.gateway.deps import GatewayDep, _principal
+from bot.gateway.deps import GatewayDep, _staff
 from bot.gateway.errors import GatewayError
 from bot.gateway.schemas import LabelIn, RetrainIn
 from bot.tokens import Principal
@@ -19,8 +19,8 @@ router = APIRouter(prefix="/api/trainer")
 T = TypeVar("T")
 
 
-def trainer(request: Request) -> Principal:
-    return _principal(request, "trainer")
+async def trainer(request: Request) -> Principal:
+    return await _staff(request, "trainer")
 
 
 TrainerDep = Annotated[Principal, Depends(trainer)]

@@ -108,6 +108,13 @@ function renderPanel(d) {
         el("button", { class: "ok-btn", onclick: () => decide(r.refund_id, "approve", reason.value) }, T.approve),
         el("button", { class: "no-btn", onclick: () => decide(r.refund_id, "reject", reason.value) }, T.reject))) : null));
   }
+  // Who did what here (append-only audit log): time, who, action, state before → after.
+  const change = (x) => (x ? Object.values(x).join(" ") : "");
+  if (d.audit && d.audit.length) {
+    panel.append(el("h3", {}, T.audit), el("ul", { class: "audit-list" }, d.audit.map((a) => el("li",
+      { "data-action": a.action }, `${new Date(a.at).toLocaleTimeString("zh-CN", { hour12: false })} ${a.actor} ` +
+      `${T.auditActions[a.action] || a.action} ${change(a.before)} → ${change(a.after)}`))));
+  }
 }
 
 function addMessages(messages) {

@@ -59,6 +59,8 @@ export const T = {
   yuan: "¥",
   markMisunderstood: "标记为没听懂",
   markedMisunderstood: "已加入训练收件箱",
+  audit: "操作记录",
+  auditActions: { claim: "接入", release: "交还机器人", assign: "转派", approve: "同意退款", reject: "驳回", label: "标注" },
   // trainer page
   trainerTitle: "训练师工作台",
   trainerToken: "粘贴训练师令牌（trainer token）",
