@@ -39,8 +39,8 @@ class Conversation(Base):
     id = Column(String(64), primary_key=True)
     shopper_id = Column(String(64), nullable=False, index=True)
     order_id = Column(String(64), nullable=True)
-    # Who answers the shopper: "bot", "queue" (waiting for an agent) or "agent:<id>". SQL is the
-    # durable copy; Redis holds the live one (rebuilt from here when Redis loses it).
+    # Who answers the shopper: "bot", "queue" (waiting for an agent) or "agent:<id>". This column is the
+    # only copy; it changes only through the conditional UPDATEs in bot/gateway/handoff.py.
     holder = Column(String(80), nullable=False, default=HOLDER_BOT)
     last_seq = Column(Integer, nullable=False, default=0)
     created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
