@@ -64,13 +64,21 @@ def sql_enqueue(
     return handoff_dict(handoff), True
 
 
-def sql_claim(session: Session, conversation_id: str, agent_id: str, *, role: str = "agent") -> bool:
-    won = session.execute(
+def _move_holder(session: Session, conversation_id: str, expected: str, new: str) -> bool:
+    """Compare-and-set of the holder: True when this call moved it from `expected` to `new`.
+
+    One conditional UPDATE, so of several concurrent callers exactly one wins (SQLite and PostgreSQL alike).
+    """
+    moved = session.execute(
         update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.holder == HOLDER_QUEUE)
-        .values(holder=agent_holder(agent_id))
+        .where(Conversation.id == conversation_id, Conversation.holder == expected)
+        .values(holder=new)
     ).rowcount
-    if won != 1:
+    return bool(moved == 1)
+
+
+def sql_claim(session: Session, conversation_id: str, agent_id: str, *, role: str = "agent") -> bool:
+    if not _move_holder(session, conversation_id, HOLDER_QUEUE, agent_holder(agent_id)):
         return False
     session.execute(
         update(Handoff)
@@ -83,12 +91,7 @@ def sql_claim(session: Session, conversation_id: str, agent_id: str, *, role: st
 
 
 def sql_release(session: Session, conversation_id: str, agent_id: str, *, role: str = "agent") -> bool:
-    done = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.holder == agent_holder(agent_id))
-        .values(holder=HOLDER_BOT)
-    ).rowcount
-    if done != 1:
+    if not _move_holder(session, conversation_id, agent_holder(agent_id), HOLDER_BOT):
         return False
     session.execute(
         update(Handoff)
@@ -112,12 +115,7 @@ def sql_assign(session: Session, conversation_id: str, agent_id: str, *, by: str
         return before
     if before != HOLDER_QUEUE and not (before or "").startswith(AGENT_PREFIX):
         return None
-    moved = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.holder == before)
-        .values(holder=target)
-    ).rowcount
-    if moved != 1:
+    if not _move_holder(session, conversation_id, before, target):
         return None
     session.execute(
         update(Handoff)

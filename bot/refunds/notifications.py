@@ -57,23 +57,19 @@ def notify_refund_settled(session: Session, refund: Refund, *, now: datetime) ->
     text = messages.refund_settled(
         _item(session, refund.line_id), refund.quantity, refund.amount_cents, fast=refund.decided_by == "system"
     )
-    notify(
-        session,
-        shopper_id=refund.shopper_id,
-        kind="refund_settled",
-        text=text,
-        refund_id=refund.id,
-        conversation_id=refund.conversation_id,
-        now=now,
-    )
+    _notify_refund(session, refund, kind="refund_settled", text=text, now=now)
 
 
 def notify_refund_rejected(session: Session, refund: Refund, *, now: datetime) -> None:
     text = messages.refund_rejected(_item(session, refund.line_id), refund.quantity, refund.amount_cents, refund.reason)
+    _notify_refund(session, refund, kind="refund_rejected", text=text, now=now)
+
+
+def _notify_refund(session: Session, refund: Refund, *, kind: str, text: str, now: datetime) -> None:
     notify(
         session,
         shopper_id=refund.shopper_id,
-        kind="refund_rejected",
+        kind=kind,
         text=text,
         refund_id=refund.id,
         conversation_id=refund.conversation_id,

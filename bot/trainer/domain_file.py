@@ -7,7 +7,7 @@ from typing import Any
 
 from rasa.shared.utils.io import read_yaml
 
-from bot.trainer.nlu_layout import LabelError, insert, list_end, read_text, split_lines, top_key
+from bot.trainer.nlu_layout import LabelError, insert, open_block_list, read_text
 
 DOMAIN_FILE = Path("domain.yml")
 
@@ -33,12 +33,7 @@ def entity_types(root: Path) -> list[str]:
 def add_domain_intent(root: Path, intent: str) -> tuple[str, str, int]:
     """domain.yml with `intent` appended to `intents:` as one line: (old, new, 1-based line). Writes nothing."""
     path = root / DOMAIN_FILE
-    before = read_text(root, path)
-    lines = split_lines(before)
-    key = top_key(lines, "intents")
-    if key is None:
-        raise LabelError("bad_layout", f"{DOMAIN_FILE} has no `intents:` block list; add the intent by hand")
-    at, indent = list_end(lines, key)
+    before, lines, at, indent = open_block_list(root, path, "intents", "intent")
     after, line = insert(lines, at, [" " * indent + f"- {intent}"])
     old, new = read_yaml(before) or {}, read_yaml(after) or {}
     expected = dict(old, intents=list(old.get("intents") or []) + [intent])

@@ -37,14 +37,13 @@ from bot.trainer.nlu_layout import (
     bare,
     insert,
     intent_blocks,
-    list_end,
     nlu_paths,
     nlu_sources,
+    open_block_list,
     read,
     read_text,
     rel,
     split_lines,
-    top_key,
 )
 
 __all__ = ["AddedExample", "EntitySpan", "LabelError", "add_example", "entity_types", "known_intents",
@@ -184,12 +183,7 @@ def _new_block(
         lines = split_lines(f'version: "{LATEST_TRAINING_DATA_FORMAT_VERSION}"\n\nnlu:\n')
         at, indent = len(lines), 2
     else:
-        before = read_text(root, path)
-        lines = split_lines(before)
-        nlu_key = top_key(lines, "nlu")
-        if nlu_key is None:
-            raise LabelError("bad_layout", f"{rel(root, path)} has no `nlu:` block list; add the example by hand")
-        at, indent = list_end(lines, nlu_key)
+        before, lines, at, indent = open_block_list(root, path, "nlu", "example")
     pad = " " * indent
     after, first = insert(lines, at, [f"{pad}- intent: {intent}", f"{pad}  examples: |", f"{pad}    - {example}"])
     return path, before, after, first + 2

@@ -170,6 +170,19 @@ def top_key(lines: list[str], key: str) -> int | None:
     return None
 
 
+def open_block_list(root: Path, path: Path, key: str, what: str) -> tuple[str, list[str], int, int]:
+    """A file read for appending to its top-level `key:` block list: (content, lines, insert index, item indent).
+
+    A file without that block list (e.g. `key: [a, b]`) is refused: `what` would have to be added by hand.
+    """
+    before = read_text(root, path)
+    lines = split_lines(before)
+    at = top_key(lines, key)
+    if at is None:
+        raise LabelError("bad_layout", f"{rel(root, path)} has no `{key}:` block list; add the {what} by hand")
+    return (before, lines, *list_end(lines, at))
+
+
 def insert(lines: list[str], at: int, new: Sequence[str]) -> tuple[str, int]:
     """Insert `new` lines at index `at` with the file's line ending; (content, 1-based first line)."""
     eol = "\r\n" if any(line.endswith("\r\n") for line in lines) else "\n"
