@@ -79,7 +79,7 @@ class ChannelChat:
 
     def send(self, event: str, **fields: str) -> None:
         try:
-            answer = self.rasa.send(self.shopper, self.conversation, event, **fields)
+            answer = self.rasa.send(self.shopper, self.conversation, event, 60, **fields)
         except BotUnavailable as exc:
             print(f"  ! 暂时连不上机器人，请稍后再试 ({exc}; is bin/up running?)")
             return

@@ -13,7 +13,7 @@ import textwrap
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi.routing import APIRoute
 
@@ -221,7 +221,7 @@ def refusals_of(fn: Any, env: dict[str, str] | None = None, depth: int = 0,
             if isinstance(status, ast.Constant) and isinstance(status.value, int):
                 found.add(Refusal(status.value, const_str(n.args[1] if len(n.args) > 1 else None, env) or ""))
         elif inspect.isclass(target) and issubclass(target, errors["service"]) and target is not errors["service"]:
-            found.add(Refusal(int(target.status), const_str(n.args[0] if n.args else None, env) or ""))
+            found.add(Refusal(int(cast(Any, target).status), const_str(n.args[0] if n.args else None, env) or ""))
         elif inspect.isclass(target) and target.__name__ == "InboxError" and n.args:
             status = n.args[0]
             if isinstance(status, ast.Constant) and isinstance(status.value, int):

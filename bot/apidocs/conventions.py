@@ -62,7 +62,7 @@ def queue_events() -> list[str]:
                     if isinstance(arg, ast.Dict):
                         for k, v in zip(arg.keys, arg.values, strict=True):
                             if (isinstance(k, ast.Constant) and k.value == "type" and isinstance(v, ast.Constant)
-                                    and v.value not in found):
+                                    and isinstance(v.value, str) and v.value not in found):
                                 found.append(v.value)
     return found
 

@@ -242,7 +242,7 @@ def _file_type(code: Code) -> str:
     for n in own_nodes(code.node):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "FileResponse":
             media = next((kw.value for kw in n.keywords if kw.arg == "media_type"), None)
-            if isinstance(media, ast.Constant):
+            if isinstance(media, ast.Constant) and isinstance(media.value, str):
                 return f"a file, `{media.value}`"
             return "a file (the stored photo, `image/jpeg`)" if "photo" in code.fn.__name__ else "a file"
     return ""

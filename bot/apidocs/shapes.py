@@ -190,9 +190,15 @@ def _bind_exprs(callee: Code, call: ast.Call, caller: Code) -> dict[str, tuple[a
 def _assignments(node: ast.AST, name: str) -> list[ast.expr]:
     out: list[ast.expr] = []
     for n in ast.walk(node):
-        targets = n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and n.value is not None:
-            out.append(n.value)
+        value: ast.expr | None
+        if isinstance(n, ast.Assign):
+            targets, value = n.targets, n.value
+        elif isinstance(n, ast.AnnAssign):
+            targets, value = [n.target], n.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and value is not None:
+            out.append(value)
     return out
 
 

@@ -50,7 +50,7 @@ def build_nlp(patterns: list[dict[str, Any]]) -> Any:
 
     nlp = Chinese.from_config({"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns(patterns)
+    ruler.add_patterns(patterns)  # type: ignore[attr-defined]  # add_pipe is typed as returning any Pipe
     return nlp
 
 

@@ -106,8 +106,8 @@ def check_repeats(data: NluData) -> list[Finding]:
     return findings
 
 
-def _differs_by_negation(matcher: SequenceMatcher) -> bool:
-    a, b = matcher.a, matcher.b
+def _differs_by_negation(matcher: SequenceMatcher[str]) -> bool:
+    a, b = matcher.a, matcher.b  # type: ignore[attr-defined]  # set by set_seqs; typeshed does not declare them
     changed = "".join(a[i1:i2] + b[j1:j2] for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
     return any(char in NEGATIONS for char in changed)
 
@@ -238,7 +238,7 @@ def check_unused(data: NluData) -> list[Finding]:
 
 def check_leaks(train: NluData, test: NluData) -> list[Finding]:
     """Held-in test examples that are (normalised) training examples: they make the test set look better."""
-    training = {}
+    training: dict[str, Example] = {}
     for example in train.examples:
         training.setdefault(normalise(example.text), example)
     findings = []
@@ -283,7 +283,7 @@ def rasa_messages(output: str) -> list[str]:
 
 def _is_retrieval_intent_note(message: str, retrieval_intents: set[str]) -> bool:
     duplicated = _DUPLICATED_INTENTS.search(message)
-    return bool(duplicated) and {name.strip() for name in duplicated.group(1).split(",")} <= retrieval_intents
+    return duplicated is not None and {name.strip() for name in duplicated.group(1).split(",")} <= retrieval_intents
 
 
 def check_rasa_validate(root: Path, retrieval_intents: set[str], timeout: float = 900) -> list[Finding]:

@@ -261,7 +261,8 @@ def rollback(*, store: ModelStore | None = None, rasa: RasaServer | None = None)
     fd = acquire_lock()
     try:
         loaded = rasa.live_model()
-        current = loaded or (store.newest().name if store.newest() else None)
+        newest = store.newest()
+        current = loaded or (newest.name if newest else None)
         previous = store.previous(current) if current else None
         if previous is None:
             raise NoPreviousModel("there is no previous model in models/ to roll back to")
