@@ -23,15 +23,18 @@ from sqlalchemy.orm import Session
 
 from bot.evidence.messages import PhotoRejected
 from bot.evidence.models import Photo
-from bot.evidence.phash import same_photo
+from bot.evidence.phash import BANDS, band_probes, bands, same_photo
 from bot.policy import load_policy
 from bot.rasa_protocol import PHOTO_ID_PATTERN
 from bot.settings import get_settings
 
 __all__ = [
+    "BANDS",
     "PhotoRejected",
     "StoredPhoto",
     "get_photo",
+    "hash_bands",
+    "near_duplicate_keys",
     "near_duplicates",
     "photo_path",
     "shopper_photos",
@@ -119,15 +122,36 @@ def photo_path(photo: StoredPhoto) -> Path:
     return get_settings().photo_dir / photo.filename
 
 
+def _max_distance() -> int:
+    return int(load_policy()["risk"]["photo_hash_max_distance"])
+
+
+def hash_bands(phash: str) -> tuple[int, ...]:
+    """The index keys of a perceptual hash: BANDS integers that a table of photos in use keeps beside the hash,
+    each in its own indexed column, so that `near_duplicate_keys` finds near copies without reading every row."""
+    return bands(phash)
+
+
+def near_duplicate_keys(photos: Iterable[StoredPhoto]) -> list[frozenset[int]]:
+    """For each band, the keys under which a near copy of any of `photos` must be filed: a row whose band i is
+    in the i-th set for some i is a candidate, and every photo within policy distance is among the candidates
+    (multi-index hashing, bot/evidence/phash.py). Pass the candidates' (id, hash) pairs to `near_duplicates`."""
+    keys: list[set[int]] = [set() for _ in range(BANDS)]
+    for photo in photos:
+        for band, values in zip(keys, band_probes(photo.phash, _max_distance()), strict=True):
+            band |= values
+    return [frozenset(band) for band in keys]
+
+
 def near_duplicates(photos: Iterable[StoredPhoto], used: Iterable[tuple[str, str]]) -> list[str]:
     """Ids of `photos` showing the same picture as one of `used`, (photo id, phash) pairs of photos already
     in use elsewhere; a photo never matches its own id. "Same" is policy `risk.photo_hash_max_distance`
-    bits of perceptual hash apart at most; order follows `photos`."""
+    bits of perceptual hash apart at most; order follows `photos`. `used` need only hold the candidates that
+    `near_duplicate_keys` selects."""
     candidates = list(photos)
     if not candidates:
         return []
-    max_distance = int(load_policy()["risk"]["photo_hash_max_distance"])
-    # A linear scan: fine at this scale; a BK-tree or hash bands would replace it for millions of rows.
+    max_distance = _max_distance()
     in_use = list(used)
     return [
         photo.id

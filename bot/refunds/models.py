@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from bot.db import Base
+from bot.evidence import store as evidence
 
 REFUND_STATES = ("requested", "approved", "needs_review", "rejected", "settled")
 
@@ -131,7 +132,20 @@ class Refund(Base):
     settled_at = Column(UTCDateTime, nullable=True)
 
 
+def _band_of(index: int) -> Any:
+    """Column default: band `index` of the row's phash (the evidence store's index keys), so every insert
+    files the photo under its bands and no caller can forget to."""
+
+    def default(context: Any) -> int:
+        return evidence.hash_bands(context.get_current_parameters()["phash"])[index]
+
+    return default
+
+
 class RefundPhoto(Base):
+    """A photo backing a refund, with its perceptual hash and that hash's bands: reuse of the photo, or of a near
+    copy, is looked up through the band indexes (bot/refunds/risk.py), never by reading every row."""
+
     __tablename__ = "refund_photos"
 
     refund_id = Column(String(32), ForeignKey("refunds.id", name="fk_refund_photos_refund"), primary_key=True)
@@ -139,6 +153,10 @@ class RefundPhoto(Base):
         String(32), ForeignKey("photos.id", name="fk_refund_photos_photo"), primary_key=True, index=True
     )
     phash = Column(String(16), nullable=False, index=True)
+    band0 = Column(Integer, nullable=False, index=True, default=_band_of(0))
+    band1 = Column(Integer, nullable=False, index=True, default=_band_of(1))
+    band2 = Column(Integer, nullable=False, index=True, default=_band_of(2))
+    band3 = Column(Integer, nullable=False, index=True, default=_band_of(3))
 
 
 class RefundEvent(Base):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.evidence import store as evidence
@@ -13,6 +12,9 @@ from bot.policy import evidence_for, load_policy
 from bot.refunds import messages, schemas
 from bot.refunds.errors import NotFound
 from bot.refunds.models import Order, Refund, RefundPhoto, Shopper
+
+_BANDS = (RefundPhoto.band0, RefundPhoto.band1, RefundPhoto.band2, RefundPhoto.band3)
+assert len(_BANDS) == evidence.BANDS, "refund_photos keeps one indexed column per band of the evidence store"
 
 
 def reused_photo_ids(session: Session, photos: list[evidence.StoredPhoto], *, own_refunds: int = 0) -> list[str]:
@@ -25,11 +27,21 @@ def reused_photo_ids(session: Session, photos: list[evidence.StoredPhoto], *, ow
     """
     if not photos:
         return []
-    rows = session.execute(select(RefundPhoto.photo_id, RefundPhoto.phash))
-    attached = [(photo_id, phash) for photo_id, phash in rows]
-    uses = Counter(photo_id for photo_id, _ in attached)
-    copies = set(evidence.near_duplicates(photos, attached))
-    return [photo.id for photo in photos if uses[photo.id] > own_refunds or photo.id in copies]
+    uses = dict(
+        session.execute(
+            select(RefundPhoto.photo_id, func.count())
+            .where(RefundPhoto.photo_id.in_(sorted({p.id for p in photos})))
+            .group_by(RefundPhoto.photo_id)
+        ).all()
+    )
+    keys = evidence.near_duplicate_keys(photos)
+    candidates = session.execute(
+        select(RefundPhoto.photo_id, RefundPhoto.phash).where(
+            or_(*(column.in_(sorted(values)) for column, values in zip(_BANDS, keys, strict=True)))
+        )
+    ).all()
+    copies = set(evidence.near_duplicates(photos, [(photo_id, phash) for photo_id, phash in candidates]))
+    return [photo.id for photo in photos if uses.get(photo.id, 0) > own_refunds or photo.id in copies]
 
 
 def score_refund(
