@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.evidence.messages import PhotoRejected
 from bot.evidence.models import Photo
-from bot.evidence.phash import BANDS, band_probes, bands, same_photo
+from bot.evidence.phash import BANDS, as_int, band_probes, bands
 from bot.policy import load_policy
 from bot.rasa_protocol import PHOTO_ID_PATTERN
 from bot.settings import get_settings
@@ -152,9 +152,9 @@ def near_duplicates(photos: Iterable[StoredPhoto], used: Iterable[tuple[str, str
     if not candidates:
         return []
     max_distance = _max_distance()
-    in_use = list(used)
+    in_use = [(pid, as_int(ph)) for pid, ph in used]  # parsed once: a photo may have hundreds of candidates
     return [
         photo.id
-        for photo in candidates
-        if any(pid != photo.id and same_photo(photo.phash, ph, max_distance) for pid, ph in in_use)
+        for photo, value in ((p, as_int(p.phash)) for p in candidates)
+        if any(pid != photo.id and (value ^ other).bit_count() <= max_distance for pid, other in in_use)
     ]

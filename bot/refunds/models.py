@@ -156,7 +156,6 @@ class RefundPhoto(Base):
     band0 = Column(Integer, nullable=False, index=True, default=_band_of(0))
     band1 = Column(Integer, nullable=False, index=True, default=_band_of(1))
     band2 = Column(Integer, nullable=False, index=True, default=_band_of(2))
-    band3 = Column(Integer, nullable=False, index=True, default=_band_of(3))
 
 
 class RefundEvent(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, or_, select
@@ -13,7 +14,7 @@ from bot.refunds import messages, schemas
 from bot.refunds.errors import NotFound
 from bot.refunds.models import Order, Refund, RefundPhoto, Shopper
 
-_BANDS = (RefundPhoto.band0, RefundPhoto.band1, RefundPhoto.band2, RefundPhoto.band3)
+_BANDS = (RefundPhoto.band0, RefundPhoto.band1, RefundPhoto.band2)
 assert len(_BANDS) == evidence.BANDS, "refund_photos keeps one indexed column per band of the evidence store"
 
 
@@ -27,21 +28,16 @@ def reused_photo_ids(session: Session, photos: list[evidence.StoredPhoto], *, ow
     """
     if not photos:
         return []
-    uses = dict(
-        session.execute(
-            select(RefundPhoto.photo_id, func.count())
-            .where(RefundPhoto.photo_id.in_(sorted({p.id for p in photos})))
-            .group_by(RefundPhoto.photo_id)
-        ).all()
-    )
     keys = evidence.near_duplicate_keys(photos)
     candidates = session.execute(
         select(RefundPhoto.photo_id, RefundPhoto.phash).where(
             or_(*(column.in_(sorted(values)) for column, values in zip(_BANDS, keys, strict=True)))
         )
     ).all()
+    # Every attachment of one of `photos` is among the candidates (same hash, so the same bands): one row each.
+    uses = Counter(photo_id for photo_id, _ in candidates)
     copies = set(evidence.near_duplicates(photos, [(photo_id, phash) for photo_id, phash in candidates]))
-    return [photo.id for photo in photos if uses.get(photo.id, 0) > own_refunds or photo.id in copies]
+    return [photo.id for photo in photos if uses[photo.id] > own_refunds or photo.id in copies]
 
 
 def score_refund(

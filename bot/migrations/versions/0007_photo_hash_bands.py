@@ -1,4 +1,4 @@
-"""refund_photos: the perceptual hash's four 16-bit bands, each indexed, so reuse of a photo (or a near copy) is
+"""refund_photos: the perceptual hash's three bands (22, 21 and 21 bits), each indexed, so reuse of a photo (or a near copy) is
 found through the indexes (multi-index hashing) instead of reading every attached photo
 
 Revision ID: 0007_photo_hash_bands
@@ -12,15 +12,18 @@ down_revision = "0006_audit_log"
 branch_labels = None
 depends_on = None
 
-BANDS = 4
-BAND_BITS = 16
+BAND_WIDTHS = (22, 21, 21)
+BANDS = len(BAND_WIDTHS)
 
 
 def _bands(phash: str) -> list[int]:
     # The same cut as bot/evidence/phash.py `bands` at the time of writing, spelled out so this migration
     # keeps meaning what it meant if that code changes.
-    value = int(phash, 16)
-    return [(value >> (BAND_BITS * (BANDS - 1 - i))) & 0xFFFF for i in range(BANDS)]
+    value, out, shift = int(phash, 16), [], 64
+    for width in BAND_WIDTHS:
+        shift -= width
+        out.append((value >> shift) & ((1 << width) - 1))
+    return out
 
 
 def upgrade() -> None:
