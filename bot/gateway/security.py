@@ -41,13 +41,14 @@ def content_security_policy(*inline_styles: str, scripts: tuple[str, ...] = (), 
 
 def docs_policy(app: FastAPI) -> str:
     """The policy of FastAPI's Swagger page (rendered here as FastAPI renders it): its CDN and its inline script."""
-    html = get_swagger_ui_html(
+    body = get_swagger_ui_html(
         openapi_url=app.openapi_url or "",
         title=f"{app.title} - Swagger UI",
         oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
         init_oauth=app.swagger_ui_init_oauth,
         swagger_ui_parameters=app.swagger_ui_parameters,
-    ).body.decode()
+    ).body
+    html = bytes(body).decode()
     inline = tuple(inline_hash(s) for s in re.findall(r"<script>(.*?)</script>", html, re.S))
     return content_security_policy(scripts=(DOCS_CDN, *inline), styles=(DOCS_CDN,),
                                    images=("data:", "https://fastapi.tiangolo.com"))
