@@ -67,7 +67,14 @@ async def _record(
     """
     cid = conv["conversation_id"]
     items = list(before or [])
-    items += bot_messages(answer) if answer else [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
+    replies = bot_messages(answer) if answer else []
+    if not replies and not (answer and answer.handoff):
+        if answer is not None:
+            # Rasa answered with nothing: a custom action failed (the action server down or crashing) and Rasa went
+            # on without its events. Silence would leave the shopper waiting: say what Rasa being down says.
+            log.warning("the bot answered %s with nothing (a custom action failed?)", cid)
+        replies = [NewMessage(sender="bot", text=messages.BOT_UNAVAILABLE)]
+    items += replies
     saved = await deliver(gw, cid, items)
     if answer is None:
         return saved
@@ -130,9 +137,12 @@ async def send_text(gw: Gateway, conv: dict[str, Any], text: str) -> list[dict[s
     saved = await deliver(gw, cid, [NewMessage(sender="shopper", text=text)])
     if await handoff.current_holder(gw, cid) != HOLDER_BOT:
         return saved  # an agent (or the queue) has the conversation: the bot stays silent
+    from bot.gateway.photos import resend_pending_photos  # photos imports this module
+
+    owed = await resend_pending_photos(gw, conv)  # photos the bot missed (Rasa was down at release) go first
     if text in messages.HUMAN_REQUESTS:  # unmistakable: the bot's handoff rule, without asking the NLU
-        return saved + await ask_for_human(gw, conv)
-    return saved + await ask_bot(gw, conv, "text", about_seq=saved[-1]["seq"], text=text)
+        return saved + owed + await ask_for_human(gw, conv)
+    return saved + owed + await ask_bot(gw, conv, "text", about_seq=saved[-1]["seq"], text=text)
 
 
 async def send_button(gw: Gateway, conv: dict[str, Any], payload: str) -> list[dict[str, Any]]:

@@ -1,14 +1,20 @@
-"""Photo upload (through the evidence store) and serving to the owner and to agents only."""
+"""Photo upload (through the evidence store) and serving to the owner and to agents only.
+
+A photo sent while the bot does not hold the chat (queued, or an agent has it) is kept owed to the bot
+(`messages.bot_pending`) until Rasa has answered it: handed over at release, and again before the shopper's next text
+or photo if Rasa could not be reached then (`resend_pending_photos`).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.evidence import store as evidence
-from bot.gateway import handoff, messages, transcript
+from bot.gateway import chat, handoff, messages, transcript
 from bot.gateway.chat import ask_bot
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
@@ -17,6 +23,8 @@ from bot.gateway.transcript import NewMessage
 from bot.rasa_protocol import PHOTO_KINDS
 from bot.tokens import Principal
 from bot.transcript.models import HOLDER_BOT
+
+log = logging.getLogger(__name__)
 
 
 def check_kind(kind: str) -> str:
@@ -52,15 +60,34 @@ async def upload_photo(gw: Gateway, conv: dict[str, Any], *, data: bytes, kind: 
     photo_id, saved = await gw.db.run(_store_and_record, data=data, kind=kind, conv=conv, pending=holder != HOLDER_BOT)
     await publish_messages(gw.redis, gw.keys.conversation_channel(cid), saved)
     if holder == HOLDER_BOT:
+        saved = saved + await resend_pending_photos(gw, conv)  # the ones it missed come first
         saved = saved + await ask_bot(gw, conv, "photo", photo_id=photo_id, photo_kind=kind)
     return {"photo_id": photo_id, "messages": saved}
 
 
 async def resend_pending_photos(gw: Gateway, conv: dict[str, Any]) -> list[dict[str, Any]]:
-    """On release: photos sent while an agent held the chat now reach the bot's evidence slots."""
-    out: list[dict[str, Any]] = []
-    for item in await gw.db.run(transcript.take_pending_photos, conv["conversation_id"]):
-        out += await ask_bot(gw, conv, "photo", photo_id=item["photo_id"], photo_kind=item["photo_kind"])
+    """Hand the bot, in order, the photos it has not had (sent while an agent held the chat); their answers.
+
+    Called at release and, while the bot holds the chat, before the shopper's next text or photo. A photo is taken
+    (pending 1 → 0) before it is sent, so two requests never both send it, and given back when Rasa could not be
+    reached: it is owed until Rasa has answered it. When Rasa is down nothing is said here (the shopper's own
+    message, if any, gets the bot-down answer)."""
+    cid, out = conv["conversation_id"], []
+    for item in await gw.db.run(transcript.pending_photos, cid):
+        if not item["photo_id"] or not item["photo_kind"]:
+            await gw.db.run(transcript.move_pending, item["id"], 1, 0)  # nothing the bot could take
+            continue
+        if not await gw.db.run(transcript.move_pending, item["id"], 1, 0):
+            continue  # another request is handing it over
+        try:
+            answer = await chat._answer(gw, conv, "photo", photo_id=item["photo_id"], photo_kind=item["photo_kind"])
+        except GatewayError as exc:  # the channel refused it for good: nothing to hand over
+            log.warning("the bot refused owed photo %s of %s: %s", item["photo_id"], cid, exc.code)
+            continue
+        if answer is None:
+            await gw.db.run(transcript.move_pending, item["id"], 0, 1)
+            break
+        out += await chat._record(gw, conv, answer)
     return out
 
 

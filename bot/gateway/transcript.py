@@ -116,15 +116,21 @@ def messages_after(session: Session, conversation_id: str, after: int, limit: in
     return [message_dict(m) for m in session.execute(stmt).scalars()]
 
 
-def take_pending_photos(session: Session, conversation_id: str) -> list[dict[str, str]]:
-    """Photos sent while an agent held the chat, marked as now handed to the bot."""
-    stmt = select(Message).where(Message.conversation_id == conversation_id, Message.bot_pending == 1)
-    out = []
-    for msg in session.execute(stmt.order_by(Message.seq)).scalars():
-        msg.bot_pending = 0
-        if msg.photo_id and msg.photo_kind:
-            out.append({"photo_id": msg.photo_id, "photo_kind": msg.photo_kind})
-    return out
+def pending_photos(session: Session, conversation_id: str) -> list[dict[str, Any]]:
+    """Photos owed to the bot (sent while it did not hold the chat), oldest first."""
+    stmt = select(Message.id, Message.photo_id, Message.photo_kind).where(
+        Message.conversation_id == conversation_id, Message.bot_pending == 1
+    )
+    return [{"id": r.id, "photo_id": r.photo_id, "photo_kind": r.photo_kind}
+            for r in session.execute(stmt.order_by(Message.seq))]
+
+
+def move_pending(session: Session, message_id: int, before: int, after: int) -> bool:
+    """Compare-and-set of `bot_pending`: of two requests handing the same photo over, one takes it."""
+    moved = session.execute(
+        update(Message).where(Message.id == message_id, Message.bot_pending == before).values(bot_pending=after)
+    ).rowcount
+    return bool(moved == 1)
 
 
 def list_conversations(session: Session, shopper_id: str, limit: int = 20) -> list[dict[str, Any]]:

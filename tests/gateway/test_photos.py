@@ -162,3 +162,47 @@ def test_photo_while_agent_holds_reaches_the_bot_on_release(rig: Rig) -> None:
     released = rig.post(f"/api/agent/conversations/{cid}/release", a1).json()
     assert [e["photo_id"] for e in rig.rasa.events(cid) if e["event"] == "photo"] == [resp.json()["photo_id"]]
     assert released["messages"][-1]["text"] == "已收到label照片"
+
+
+def test_a_photo_the_bot_missed_at_release_reaches_it_before_the_next_message(rig: Rig) -> None:
+    """Rasa was down when the agent gave the chat back: the photo stays owed to the bot, and goes to it (once, before
+    the shopper's next text) as soon as it answers again."""
+    cid = rig.open()
+    s1, a1 = rig.shopper("s1"), rig.agent("a1")
+    rig.post(f"/api/conversations/{cid}/handoff", s1)
+    assert rig.post(f"/api/agent/conversations/{cid}/claim", a1).status_code == 200
+    photo_id = _upload(rig, cid, jpeg(), kind="label").json()["photo_id"]
+    rig.rasa.down = True
+    assert rig.post(f"/api/agent/conversations/{cid}/release", a1).status_code == 200
+    assert not [e for e in rig.rasa.events(cid) if e["event"] == "photo"]
+
+    rig.rasa.down = False
+    said = rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": "照片发了"}).json()["messages"]
+    assert [(e["event"], e.get("photo_id") or e.get("text")) for e in rig.rasa.events(cid)][-2:] == [
+        ("photo", photo_id), ("text", "照片发了")]
+    assert [m["text"] for m in said if m["sender"] == "bot"] == ["已收到label照片", "收到：照片发了"]
+    eng = make_engine(rig.db_url)
+    with eng.connect() as conn:  # the parse is still kept on the shopper's text, not on the photo's answer
+        said_text = select(Message.nlu).where(Message.conversation_id == cid, Message.text == "照片发了")
+        nlu = conn.execute(said_text).scalar()
+    eng.dispose()
+    assert nlu and nlu["intent"] == "nlu_fallback", nlu
+    rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": "还有别的吗"})
+    assert [e["photo_id"] for e in rig.rasa.events(cid) if e["event"] == "photo"] == [photo_id]  # once
+
+
+def test_a_photo_the_bot_missed_at_release_goes_before_the_next_photo(rig: Rig) -> None:
+    cid = rig.open()
+    s1, a1 = rig.shopper("s1"), rig.agent("a1")
+    rig.post(f"/api/conversations/{cid}/handoff", s1)
+    assert rig.post(f"/api/agent/conversations/{cid}/claim", a1).status_code == 200
+    first = _upload(rig, cid, jpeg(), kind="package").json()["photo_id"]
+    rig.rasa.down = True
+    assert rig.post(f"/api/agent/conversations/{cid}/release", a1).status_code == 200
+    rig.rasa.down = False
+    resp = _upload(rig, cid, jpeg(), kind="label")
+    assert resp.status_code == 201, resp.text
+    sent = [(e["photo_id"], e["photo_kind"]) for e in rig.rasa.events(cid) if e["event"] == "photo"]
+    assert sent == [(first, "package"), (resp.json()["photo_id"], "label")]
+    answers = [m["text"] for m in resp.json()["messages"] if m["sender"] == "bot"]
+    assert answers == ["已收到package照片", "已收到label照片"]
