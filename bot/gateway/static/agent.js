@@ -1,15 +1,22 @@
 // Agent console: queue with reasons and waiting time, claim, live transcript with photo thumbnails,
-// order lines, refunds with risk reasons, approve/reject, reply, release.
+// order lines, refunds with risk reasons, approve/reject, reply, release. Controls are shown only to whoever may use
+// them (bot/gateway/agents.py): the holder replies and releases; the holder or a supervisor decides a refund. Everyone
+// else sees who holds the conversation and what to do (claim it, ask a supervisor).
 import { T } from "/static/strings.js";
 import { follow, el, yuan, toast } from "/static/api.js";
 import { staffLogin } from "/static/staff.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, cid: null, lastSeq: 0,
+const state = { me: null, role: "agent", cid: null, lastSeq: 0,
   seen: new Set(), stream: null, queueStream: null };
+async function whoami(api) {
+  const me = await api.get("/api/agent/me");
+  state.role = me.role;
+  return me.agent_id;
+}
 const login = staffLogin({
   storageKey: "agentToken", role: "agent", subject: "a1", demoButton: "demo-agent", demoLabel: T.demoAgent,
-  tokenHint: T.agentToken, whoami: async (api) => (await api.get("/api/agent/me")).agent_id, onEnter: enter,
+  tokenHint: T.agentToken, whoami, onEnter: enter,
 });
 const api = login.api;
 
@@ -36,8 +43,9 @@ async function enter(me) {
   await refreshQueue();
   if (state.queueStream) state.queueStream.abort();
   state.queueStream = new AbortController();
+  // a claim, release or assignment of the open conversation changes who may do what in it
   follow("/api/agent/stream", login.token, { signal: state.queueStream.signal,
-    onEvent: () => refreshQueue() });
+    onEvent: (_event, data) => { refreshQueue(); if (data && data.conversation_id === state.cid) loadDetail(); } });
   setInterval(refreshQueue, 10000);
 }
 
@@ -75,17 +83,34 @@ async function loadDetail() {
   const d = await api.get(`/api/agent/conversations/${state.cid}`);
   addMessages(d.messages);
   const mine = d.holder === `agent:${state.me}`;
+  const holder = d.holder.startsWith("agent:") ? d.holder.slice(6) : null;
   $("conv-head").hidden = false;
   $("conv-title").textContent = `${T.shopper} ${d.shopper_id}${d.order_id ? ` · ${T.order} ${d.order_id}` : ""}`;
-  $("conv-holder").textContent = d.holder.startsWith("agent:")
-    ? T.heldBy.replace("{agent}", d.holder.slice(6)) : (T.holder[d.holder] || d.holder);
+  $("conv-holder").textContent = holder ? T.heldBy.replace("{agent}", holder) : (T.holder[d.holder] || d.holder);
   $("claim-btn").hidden = d.holder !== "queue";
   $("release-btn").hidden = !mine;
   $("composer").hidden = !mine;
-  renderPanel(d);
+  let hint = "";
+  if (!mine && state.role === "supervisor") hint = T.hintSupervisor;
+  else if (!mine) hint = d.holder === "queue" ? T.hintQueued : holder ? T.hintHeld.replace("{agent}", holder) : T.hintBot;
+  $("conv-hint").textContent = hint;
+  $("conv-hint").hidden = !hint;
+  renderPanel(d, mine, holder);
 }
 
-function renderPanel(d) {
+// Who may approve or reject refund `r` from here, as the gateway decides it: a supervisor any; an agent only one
+// whose conversation (the refund's own, else the handoff naming it) this agent holds. Otherwise, what to do instead.
+function decision(r, d, mine, holder) {
+  if (state.role === "supervisor") return { may: true };
+  const linked = d.handoffs.some((h) => h.refund_id === r.refund_id);
+  const conversation = r.conversation_id || (linked ? d.conversation_id : null);
+  if (mine && conversation === d.conversation_id) return { may: true };
+  if (conversation !== d.conversation_id) return { hint: T.decideSupervisor };
+  if (d.holder === "queue") return { hint: T.decideQueued };
+  return { hint: holder ? T.decideHeld.replace("{agent}", holder) : T.decideSupervisor };
+}
+
+function renderPanel(d, mine, holder) {
   const panel = $("panel");
   panel.replaceChildren();
   if (d.order) {
@@ -99,14 +124,16 @@ function renderPanel(d) {
   for (const r of d.refunds) {
     const reason = el("input", { placeholder: T.reasonPlaceholder });
     const open = r.state === "needs_review" || r.state === "requested";
+    const who = decision(r, d, mine, holder);
     panel.append(el("div", { class: "box refund-box", "data-refund": r.refund_id },
       el("div", { class: "row" }, el("strong", {}, yuan(r.amount_cents)),
         el("span", { class: `refund-pill ${r.state}`, "data-state": r.state }, T.refundState[r.state] || r.state)),
       el("div", { class: "row" }, el("span", {}, `${T.riskScore} ${r.risk_score}`), el("small", {}, r.refund_id)),
       r.risk_reasons.length ? el("ul", { class: "risk-list" }, r.risk_reasons.map((x) => el("li", {}, x.detail || x.code))) : null,
-      open ? el("div", { class: "decide" }, reason, el("div", { class: "btns" },
+      open && who.may ? el("div", { class: "decide" }, reason, el("div", { class: "btns" },
         el("button", { class: "ok-btn", onclick: () => decide(r.refund_id, "approve", reason.value) }, T.approve),
-        el("button", { class: "no-btn", onclick: () => decide(r.refund_id, "reject", reason.value) }, T.reject))) : null));
+        el("button", { class: "no-btn", onclick: () => decide(r.refund_id, "reject", reason.value) }, T.reject))) : null,
+      open && !who.may ? el("div", { class: "hint decide-hint" }, who.hint) : null));
   }
   // Who did what here (append-only audit log): time, who, action, state before → after.
   const change = (x) => (x ? Object.values(x).join(" ") : "");
