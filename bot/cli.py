@@ -59,7 +59,7 @@ def cmd_revoke(args: argparse.Namespace) -> None:
 def cmd_banner(_: argparse.Namespace) -> None:
     s = get_settings()
     print(f"""
-  Shopper web chat   {s.gateway_url}/            (demo shoppers s1, s2, s3)
+  Shopper web chat   {s.gateway_url}/            token: python -m bot.cli token shopper s1 (seeded: s1 s2 s3)
   Agent console      {s.gateway_url}/agent       token: python -m bot.cli token agent agent1
   Trainer inbox      {s.gateway_url}/trainer     token: python -m bot.cli token trainer t1
   Terminal chat      .venv/bin/python -m bot.cli chat --shopper s1 --order O1001
