@@ -43,7 +43,7 @@ def sweep(folds: int) -> None:
     unseen = load_examples(UNSEEN)
     unseen_texts = [nlu_normaliser().text(e.text) for e in unseen]
     unseen_truth = [e.intent for e in unseen]
-    grid = {
+    grid: dict[str, list[Any]] = {
         "analyzer": ["char", "char_wb"],
         "max_ngram": [3, 4, 5],
         "alpha": [3e-6, 1e-5, 3e-5],

@@ -21,7 +21,7 @@ def photo_bytes(seed: int) -> bytes:
     rng = random.Random(seed)
     img = Image.new("RGB", (64, 64))
     img.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(64 * 64)])
-    img = img.resize((640, 480), Image.NEAREST)
+    img = img.resize((640, 480), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
     return buf.getvalue()
