@@ -17,6 +17,7 @@ from actions.fallback import MISSES_BEFORE_HUMAN
 from actions.identity import conversation_of, shopper_of
 from actions.orders import OrderProblem, find_line, match_line, owned_order, remaining
 from actions.services import refunds
+from bot import faults
 from bot.policy import evidence_for
 from bot.rasa_protocol import PHOTO_KINDS
 from bot.refunds.client import RefundsError
@@ -113,6 +114,7 @@ class ValidateCaseForm(FormValidationAction):
     ) -> list[EventType]:
         """Extract and validate as usual, then count a second failed answer to the same question: offer a
         human then, rather than asking a third time in the same words."""
+        await faults.reached(f"actions.{self.name()}")  # tests/faults only (BOT_FAULTS); nothing when unset
         asked = tracker.get_slot("requested_slot")
         misses = dict(tracker.get_slot("failed_answers") or {})
         try:

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import messages
 from actions.identity import UnknownShopper
 from actions.orders import OrderProblem
+from bot import faults
 from bot.refunds.client import RefundsError
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def always_answers(run: Run) -> Run:
 
     @functools.wraps(run)
     async def guarded(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        await faults.reached(f"actions.{self.name()}")  # tests/faults only (BOT_FAULTS); nothing when unset
         try:
             return await run(self, dispatcher, tracker, domain)
         except SERVICE_ERRORS as exc:

@@ -9,8 +9,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from bot import faults
 from bot.db import make_engine
 from bot.refunds.complaints import routes as complaints
 from bot.refunds.deps import require_service
@@ -36,10 +38,17 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="Refund service", version="1", lifespan=lifespan)
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+    faults.install_sql(app.state.sessionmaker)  # tests/faults only (BOT_FAULTS); nothing when unset
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, _exc: OperationalError) -> JSONResponse:
+        """The SQL connection was lost (or SQLite stayed busy): 503, which RefundsClient retries for idempotent calls
+        (a commit that did happen before the connection went is replayed under its Idempotency-Key)."""
+        return _error(503, "database_unavailable", "the database could not be reached; try again")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, parse_obj_as
@@ -15,9 +18,26 @@ from bot.refunds.complaints.schemas import ComplaintOut
 if TYPE_CHECKING:
     from bot.settings import Settings
 
+log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 SERVICE_TOKEN_TTL = 3600  # seconds a service token lives
 RENEW_BEFORE = 300  # a new one is minted when less than this is left
+# An idempotent call (a GET, a POST carrying an Idempotency-Key, marking a notice delivered) that could not reach the
+# service, timed out, or met a restarting one (502/503/504) is tried again after RETRY_FIRST_WAIT, doubling up to
+# RETRY_MAX_WAIT, while RETRY_BUDGET seconds have not passed since the first try: a service killed after it
+# committed answers the retry with what it did (the same key replays it), and a shopper still gets an answer in time.
+RETRY_BUDGET = 5.0
+RETRY_FIRST_WAIT = 0.1
+RETRY_MAX_WAIT = 1.0
+RETRY_STATUSES = frozenset({502, 503, 504})
+# Transport failures after which the same request may be sent again (not a bad URL nor an unsupported protocol).
+RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+def segment(value: object) -> str:
+    """`value` as one URL path segment, percent-escaped: an id can add no query (`?`), fragment, further segment or
+    control character to the URL."""
+    return quote(str(value), safe="")
 
 
 class ServiceToken:
@@ -78,9 +98,16 @@ class RefundsClient:
     """
 
     def __init__(
-        self, base_url: str, token: str | Callable[[], str], *, timeout: float = 10.0, transport: Any = None
+        self,
+        base_url: str,
+        token: str | Callable[[], str],
+        *,
+        timeout: float = 10.0,
+        transport: Any = None,
+        retry_budget: float = RETRY_BUDGET,
     ) -> None:
         self.token: Callable[[], str] = token if callable(token) else (lambda: token)
+        self.retry_budget = retry_budget
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             auth=_Bearer(self.token),
@@ -104,11 +131,27 @@ class RefundsClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise RefundsError(0, "unreachable", f"refund service unreachable: {exc}") from exc
+    async def _call(self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+        """One call. An idempotent one (a GET, one with an Idempotency-Key, or `idempotent`) is sent again after a
+        transport failure or a 502/503/504 while the retry budget lasts. A call given its own `timeout` is in a hurry
+        (the gateway's look at the outbox inside a shopper's request, which its sweep repeats): it is tried once."""
+        retry = idempotent or method == "GET" or "Idempotency-Key" in (kwargs.get("headers") or {})
+        deadline = time.monotonic() + (0.0 if kwargs.get("timeout") is not None else self.retry_budget)
+        wait = RETRY_FIRST_WAIT
+        while True:
+            try:
+                response = await self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                if not (retry and isinstance(exc, RETRY_ERRORS)) or time.monotonic() + wait > deadline:
+                    raise RefundsError(0, "unreachable", f"refund service unreachable: {exc!r}") from exc
+                why = repr(exc)
+            else:
+                if not (retry and response.status_code in RETRY_STATUSES) or time.monotonic() + wait > deadline:
+                    break  # an answer (a 502/503/504 out of time is read as any error below)
+                why = f"HTTP {response.status_code}"
+            log.info("%s %s failed (%s); trying again in %.1f s", method, path, why, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_MAX_WAIT)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail")
@@ -135,7 +178,7 @@ class RefundsClient:
 
     async def get_order(self, order_id: str, shopper_id: str | None = None) -> schemas.OrderOut:
         params = {"shopper_id": shopper_id} if shopper_id else None
-        return await self._one(schemas.OrderOut, "GET", f"/orders/{order_id}", params=params)
+        return await self._one(schemas.OrderOut, "GET", f"/orders/{segment(order_id)}", params=params)
 
     async def quote(
         self, order_id: str, line_id: str, quantity: int, shopper_id: str | None = None
@@ -144,11 +187,11 @@ class RefundsClient:
         if shopper_id:
             params["shopper_id"] = shopper_id
         return await self._one(
-            schemas.QuoteOut, "GET", f"/orders/{order_id}/lines/{line_id}/quote", params=params
+            schemas.QuoteOut, "GET", f"/orders/{segment(order_id)}/lines/{segment(line_id)}/quote", params=params
         )
 
     async def get_photo(self, photo_id: str) -> schemas.PhotoOut:
-        return await self._one(schemas.PhotoOut, "GET", f"/photos/{photo_id}")
+        return await self._one(schemas.PhotoOut, "GET", f"/photos/{segment(photo_id)}")
 
     async def create_refund(
         self,
@@ -180,7 +223,7 @@ class RefundsClient:
         )
 
     async def get_refund(self, refund_id: str) -> schemas.RefundOut:
-        return await self._one(schemas.RefundOut, "GET", f"/refunds/{refund_id}")
+        return await self._one(schemas.RefundOut, "GET", f"/refunds/{segment(refund_id)}")
 
     async def list_refunds(self, shopper_id: str, limit: int = 50) -> list[schemas.RefundOut]:
         return await self._many(
@@ -191,17 +234,17 @@ class RefundsClient:
         self, refund_id: str, *, decided_by: str, reason: str | None = None
     ) -> schemas.RefundOut:
         body = {"decided_by": decided_by, "reason": reason}
-        return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/approve", json=body)
+        return await self._one(schemas.RefundOut, "POST", f"/refunds/{segment(refund_id)}/approve", json=body)
 
     async def reject(
         self, refund_id: str, *, decided_by: str, reason: str | None = None
     ) -> schemas.RefundOut:
         body = {"decided_by": decided_by, "reason": reason}
-        return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/reject", json=body)
+        return await self._one(schemas.RefundOut, "POST", f"/refunds/{segment(refund_id)}/reject", json=body)
 
     async def settle(self, refund_id: str, *, decided_by: str = "system") -> schemas.RefundOut:
         body = {"decided_by": decided_by}
-        return await self._one(schemas.RefundOut, "POST", f"/refunds/{refund_id}/settle", json=body)
+        return await self._one(schemas.RefundOut, "POST", f"/refunds/{segment(refund_id)}/settle", json=body)
 
     async def issue_coupon(
         self,
@@ -251,7 +294,9 @@ class RefundsClient:
 
     async def mark_delivered(self, notification_id: int) -> schemas.NotificationOut:
         """Idempotent: the first delivery time wins."""
-        return await self._one(schemas.NotificationOut, "POST", f"/notifications/{notification_id}/delivered")
+        return await self._one(
+            schemas.NotificationOut, "POST", f"/notifications/{segment(notification_id)}/delivered", idempotent=True
+        )
 
     async def create_complaint(
         self, *, shopper_id: str, conversation_id: str, text: str, idempotency_key: str

@@ -110,6 +110,29 @@ class Stack:
                 raise RuntimeError(f"not ready after {STARTUP_TIMEOUT}s: {pending}; logs in {self.workdir}/logs")
             time.sleep(0.5)
 
+    def restart(self, name: str, extra_env: dict[str, str] | None = None, *, wait: bool = True) -> None:
+        """Start one process again on its port (stopping it first if it still runs), with extra environment
+        (tests/faults arm bot/faults.py with BOT_FAULTS), and wait until it answers unless `wait` is false."""
+        old = self.procs.get(name)
+        if old is not None and old.poll() is None:
+            old.terminate()
+            try:
+                old.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                old.kill()
+                old.wait()
+        argv = [sys.executable, "-m", "bot.launch", name, str(self.ports[name])]
+        out = open(self.workdir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.procs[name] = subprocess.Popen(argv, env={**self.env, **(extra_env or {})}, cwd=ROOT, stdout=out,
+                                            stderr=subprocess.STDOUT)
+        if wait:
+            self._wait_until_ready((name,))
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (no clean-up runs in it) and reap it."""
+        self.procs[name].kill()
+        self.procs[name].wait(timeout=20)
+
     def stop(self) -> None:
         for proc in reversed(list(self.procs.values())):
             proc.terminate()

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 
+from bot.launch import command
 from bot.rasa_protocol import PHOTO_KINDS
 from bot.refunds.client import RefundsClient, RefundsError
-from tests.refunds.conftest import Server
+from bot.settings import ROOT, get_settings
+from bot.tokens import mint
+from tests.refunds.conftest import Server, _free_port
 
 
 async def test_client_round_trip(server: Server, add_photo) -> None:
@@ -110,10 +123,158 @@ async def test_client_round_trip(server: Server, add_photo) -> None:
 
 
 async def test_client_reports_an_unreachable_service() -> None:
-    async with RefundsClient("http://127.0.0.1:9", "t") as client:
+    async with RefundsClient("http://127.0.0.1:9", "t", retry_budget=0.5) as client:
+        started = time.monotonic()
         with pytest.raises(RefundsError) as err:
             await client.get_order("O1001")
     assert err.value.status == 0
+    assert time.monotonic() - started < 5  # tried again within its budget, then gave up
+
+
+@pytest.mark.parametrize("order_id", ["O1001?shopper_id=s1", "O1001#x", "O1001\x01", "O1001/lines"])
+async def test_ids_are_one_escaped_path_segment(server: Server, order_id: str) -> None:
+    """An id is never read as a query, a fragment or more of the path, and a control character is sent escaped
+    (unescaped, `?` fetched order O1001 and \\x01 was a 500)."""
+    async with RefundsClient(server.url, server.token) as client:
+        with pytest.raises(RefundsError) as err:
+            await client.get_order(order_id)
+        assert (err.value.status, err.value.code) in ((404, "order_not_found"), (404, "no_such_path"))
+        with pytest.raises(RefundsError) as err:
+            await client.quote(order_id, "O1001-1", 1)
+        assert err.value.status == 404
+        with pytest.raises(RefundsError) as err:
+            await client.get_refund(order_id)
+        assert err.value.status == 404
+        assert (await client.get_order("O1001")).order_id == "O1001"
+
+
+class FlakyServer:
+    """A real HTTP server that answers 503 to the first `failures` requests, then 200 with a fixed order."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.requests = failures, []  # type: ignore[var-annotated]
+        flaky = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                flaky.requests.append((self.command, self.path))
+                body = json.dumps(ORDER if len(flaky.requests) > flaky.failures else {"detail": "restarting"})
+                self.send_response(200 if len(flaky.requests) > flaky.failures else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+ORDER = {"order_id": "O1001", "shopper_id": "s1", "placed_at": "2024-01-01T00:00:00Z", "status": "delivered",
+         "lines": []}
+
+
+async def test_idempotent_calls_are_tried_again_after_a_503_and_others_are_not() -> None:
+    flaky = FlakyServer(failures=2)
+    try:
+        async with RefundsClient(flaky.url, "t") as client:
+            assert (await client.get_order("O1001")).order_id == "O1001"  # two 503s, then the answer
+            assert [m for m, _ in flaky.requests] == ["GET"] * 3
+            flaky.requests.clear()
+            with pytest.raises(RefundsError) as err:  # approving twice is not harmless: sent once
+                await client.approve("rf_1", decided_by="agent7")
+            assert err.value.status == 503 and flaky.requests == [("POST", "/refunds/rf_1/approve")]
+        async with RefundsClient(flaky.url, "t", retry_budget=0.5) as client:
+            flaky.requests.clear()
+            flaky.failures = 1000
+            with pytest.raises(RefundsError) as err:  # still failing when the budget is spent: the last answer
+                await client.get_order("O1001")
+            assert err.value.status == 503 and 2 <= len(flaky.requests) < 10
+    finally:
+        flaky.close()
+
+
+def _start_refunds(db_url: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    proc_env = {**os.environ, "DATABASE_URL": db_url, "BOT_SECRET": get_settings().secret, **env}
+    cmd = [*command("refunds", port=port)[0], "--log-level", "warning"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=proc_env)
+
+
+def _wait_serving(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, f"refund service exited with {proc.returncode}"
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "refund service did not start in 30 s"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("point", ["refunds.before_commit", "refunds.after_commit", "coupons.after_commit"])
+async def test_a_remedy_whose_service_was_killed_mid_request_is_made_once_on_retry(
+    db_url: str, seeded: None, tmp_path: Path, point: str
+) -> None:
+    """The refund service is SIGKILLed inside the remedy's transaction (before COMMIT: nothing was written) or right
+    after it (written, never answered) and comes back at once, as bot.supervise brings it back: the client's retry
+    under the same Idempotency-Key gets the remedy, made exactly once."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    mark = tmp_path / "faults"
+    procs = [_start_refunds(db_url, port, BOT_FAULTS=point, BOT_FAULTS_MARK=str(mark))]
+    done = threading.Event()
+
+    def supervise() -> None:  # start it again (unarmed) the moment it dies
+        while procs[0].poll() is None:
+            if done.wait(0.02):
+                return
+        procs.append(_start_refunds(db_url, port))
+
+    watcher = threading.Thread(target=supervise, daemon=True)
+    try:
+        _wait_serving(url, procs[0])
+        watcher.start()
+        async with RefundsClient(url, mint("service", "tests")) as client:
+            if point.startswith("refunds"):
+                made = await client.create_refund(shopper_id="s1", order_id="O1001", line_id="O1001-1", quantity=1,
+                                                  case_type="not_delivered", conversation_id="c1",
+                                                  idempotency_key="k-fault")
+                assert made.state == "settled" and made.amount_cents == 350
+            else:
+                coupon = await client.issue_coupon(shopper_id="s1", order_id="O1001", line_id="O1001-1", quantity=1,
+                                                   conversation_id="c1", idempotency_key="k-fault")
+                assert coupon.value_cents == 525
+            assert mark.read_text().split()[0] == point  # it did die there
+            watcher.join(timeout=5)
+            assert procs[0].returncode == -signal.SIGKILL
+            order = await client.get_order("O1001")
+            assert (order.lines[0].remedied_quantity, order.lines[0].refunded_cents) == (
+                (1, 350) if point.startswith("refunds") else (1, 0))
+            notes = await client.list_notifications(conversation_id="c1")
+            assert [n.kind for n in notes] == (["refund_settled"] if point.startswith("refunds") else ["coupon_issued"])
+            if point.startswith("refunds"):
+                assert [r.refund_id for r in await client.list_refunds("s1") if r.conversation_id == "c1"] == [
+                    made.refund_id]
+                assert [e.to_state for e in made.events] == ["requested", "approved", "settled"]
+    finally:
+        done.set()
+        if watcher.is_alive():
+            watcher.join(10)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=10)
 
 
 def test_from_settings_mints_a_service_token_that_renews_itself() -> None:
