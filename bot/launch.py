@@ -38,6 +38,12 @@ def redis_env() -> dict[str, str]:
     }
 
 
+# A Rasa killed mid-turn leaves its ticket on that conversation's lock in Redis until the lock's lifetime ends: 60 s by
+# default, so the shopper's next message waited up to a minute after Rasa was back (tests/faults/test_stack_faults.py).
+# A turn takes well under a second; 20 s still covers a slow one.
+RASA_LOCK_SECONDS = 20
+
+
 def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, str]]:
     """The argv and extra environment for process `name`."""
     settings = get_settings()
@@ -52,7 +58,7 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
                 "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
                 "--appendonly", "yes", "--appendfsync", "everysec", "--appendfilename", "appendonly.aof"]
     elif name == "rasa":
-        env |= redis_env() | {"ACTION_URL": settings.action_url}
+        env |= redis_env() | {"ACTION_URL": settings.action_url, "TICKET_LOCK_LIFETIME": str(RASA_LOCK_SECONDS)}
         argv = [os.path.join(VENV_BIN, "rasa"), "run", "--enable-api", "--auth-token",
                 settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port or PORTS["rasa"]),
                 "--model", str(ROOT / "models"), "--credentials", str(ROOT / "credentials.yml"),
