@@ -50,6 +50,11 @@ async def ask_bot(
     return await _record(gw, conv, answer, about_seq=about_seq)
 
 
+async def ask_bot_unavailable(gw: Gateway, conv: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the shopper is told when Rasa could not be reached (see `_record`)."""
+    return await _record(gw, conv, None)
+
+
 async def _record(
     gw: Gateway,
     conv: dict[str, Any],

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from bot.evidence import store as evidence
 from bot.gateway import chat, handoff, messages, transcript
-from bot.gateway.chat import ask_bot
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import publish_messages
@@ -57,11 +56,14 @@ async def upload_photo(gw: Gateway, conv: dict[str, Any], *, data: bytes, kind: 
     check_kind(kind)
     cid = conv["conversation_id"]
     holder = await handoff.current_holder(gw, cid)
-    photo_id, saved = await gw.db.run(_store_and_record, data=data, kind=kind, conv=conv, pending=holder != HOLDER_BOT)
+    # owed to the bot until Rasa has answered it, whoever holds the chat now
+    photo_id, saved = await gw.db.run(_store_and_record, data=data, kind=kind, conv=conv, pending=True)
     await publish_messages(gw.redis, gw.keys.conversation_channel(cid), saved)
     if holder == HOLDER_BOT:
-        saved = saved + await resend_pending_photos(gw, conv)  # the ones it missed come first
-        saved = saved + await ask_bot(gw, conv, "photo", photo_id=photo_id, photo_kind=kind)
+        answered, complete = await _hand_over_owed(gw, conv)  # any it missed before, then this one
+        saved = saved + answered
+        if not complete:  # Rasa is down: say so; the photo stays owed and goes first once it answers
+            saved = saved + await chat.ask_bot_unavailable(gw, conv)
     return {"photo_id": photo_id, "messages": saved}
 
 
@@ -72,7 +74,13 @@ async def resend_pending_photos(gw: Gateway, conv: dict[str, Any]) -> list[dict[
     (pending 1 → 0) before it is sent, so two requests never both send it, and given back when Rasa could not be
     reached: it is owed until Rasa has answered it. When Rasa is down nothing is said here (the shopper's own
     message, if any, gets the bot-down answer)."""
-    cid, out = conv["conversation_id"], []
+    return (await _hand_over_owed(gw, conv))[0]
+
+
+async def _hand_over_owed(gw: Gateway, conv: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """`resend_pending_photos`, and whether every owed photo reached the bot (False: Rasa could not be reached)."""
+    cid = conv["conversation_id"]
+    out: list[dict[str, Any]] = []
     for item in await gw.db.run(transcript.pending_photos, cid):
         if not item["photo_id"] or not item["photo_kind"]:
             await gw.db.run(transcript.move_pending, item["id"], 1, 0)  # nothing the bot could take
@@ -86,9 +94,9 @@ async def resend_pending_photos(gw: Gateway, conv: dict[str, Any]) -> list[dict[
             continue
         if answer is None:
             await gw.db.run(transcript.move_pending, item["id"], 0, 1)
-            break
+            return out, False
         out += await chat._record(gw, conv, answer)
-    return out
+    return out, True
 
 
 def _photo_file(session: Session, photo_id: str) -> tuple[str, Path, str] | None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.db import make_engine
 from bot.evidence.models import Photo
+from bot.gateway.messages import BOT_UNAVAILABLE
 from bot.transcript.models import Message
 from tests.gateway.conftest import Rig
 
@@ -206,3 +207,22 @@ def test_a_photo_the_bot_missed_at_release_goes_before_the_next_photo(rig: Rig) 
     assert sent == [(first, "package"), (resp.json()["photo_id"], "label")]
     answers = [m["text"] for m in resp.json()["messages"] if m["sender"] == "bot"]
     assert answers == ["已收到package照片", "已收到label照片"]
+
+
+def test_a_photo_sent_while_the_bot_is_down_is_kept_for_it(rig: Rig) -> None:
+    """The shopper is told the bot is unavailable, and does not have to send the photo again: it reaches the bot,
+    once, before their next message."""
+    cid = rig.open()
+    s1 = rig.shopper("s1")
+    rig.rasa.down = True
+    resp = _upload(rig, cid, jpeg(), kind="package")
+    assert resp.status_code == 201, resp.text
+    assert [m["text"] for m in resp.json()["messages"] if m["sender"] == "bot"] == [BOT_UNAVAILABLE]
+
+    rig.rasa.down = False
+    said = rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": "好了吗"}).json()["messages"]
+    assert [(e["event"], e.get("photo_id") or e.get("text")) for e in rig.rasa.events(cid)][-2:] == [
+        ("photo", resp.json()["photo_id"]), ("text", "好了吗")]
+    assert [m["text"] for m in said if m["sender"] == "bot"] == ["已收到package照片", "收到：好了吗"]
+    rig.post(f"/api/conversations/{cid}/messages", s1, json={"text": "还在吗"})
+    assert [e["photo_id"] for e in rig.rasa.events(cid) if e["event"] == "photo"] == [resp.json()["photo_id"]]
