@@ -7,13 +7,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.gateway import notices
 from bot.gateway.config import GatewayConfig
 from bot.gateway.context import Gateway
-from bot.gateway.errors import GatewayError, gateway_error_handler
+from bot.gateway.errors import (
+    CrashGuard,
+    GatewayError,
+    gateway_error_handler,
+    http_error_handler,
+    validation_error_handler,
+)
 from bot.gateway.routes import agent, demo, pages, shopper, trainer
 from bot.gateway.security import SecurityHeaders, content_security_policy, docs_policy
 from bot.policy import load_policy
@@ -41,7 +49,10 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
 
     app = FastAPI(title="After-sales gateway", lifespan=lifespan, redoc_url=None)  # /docs is enough
     app.add_exception_handler(GatewayError, gateway_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # unknown paths, wrong methods
     app.middleware("http")(_refuse_huge_uploads)
+    app.add_middleware(CrashGuard)  # inside SecurityHeaders (added next), so a crash's 500 carries the headers
     # the trainer page opens the evaluation report as a blob: document under this policy
     csp = content_security_policy(REPORT_STYLE)
     app.add_middleware(SecurityHeaders, csp=csp, path_csp={app.docs_url or "/docs": docs_policy(app)})

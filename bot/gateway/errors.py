@@ -1,13 +1,26 @@
-"""One error type for the gateway, rendered as JSON with a Chinese and an English reason."""
+"""One error type for the gateway, rendered as JSON with a Chinese and an English reason.
+
+Every 4xx and 5xx the gateway answers has this body, {code, message_zh, message_en, detail}: its own refusals
+(GatewayError), FastAPI's request validation (422 invalid_request, plus `errors` naming the fields), Starlette's
+404 and 405 (unknown path, wrong method), and a crash (500 internal_error, logged with its traceback).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.gateway.messages import ERRORS
+
+log = logging.getLogger(__name__)
+HTTP_CODES = {404: "no_such_path", 405: "method_not_allowed"}  # Starlette's own refusals; others: bad_request
 
 
 class GatewayError(Exception):
@@ -34,3 +47,61 @@ async def gateway_error_handler(_request: Request, exc: Exception) -> JSONRespon
     assert isinstance(exc, GatewayError)
     headers = {"Retry-After": "5"} if exc.status == 429 else None
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def _fields(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Where and why, without echoing the input back (it may be huge, or a secret pasted by mistake)."""
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()]
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 in the gateway's shape; `detail` names the first bad field in English."""
+    assert isinstance(exc, RequestValidationError)
+    fields = _fields(exc)
+    err = GatewayError(422, "invalid_request")
+    first = fields[0] if fields else {"loc": [], "msg": ""}
+    where = ".".join(str(part) for part in first["loc"])
+    body = {**err.body(), "detail": f"{err.message_en}: {where}: {first['msg']}", "errors": jsonable_encoder(fields)}
+    return JSONResponse(body, status_code=422)
+
+
+async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's refusals (no route for the path, a method the path does not take) in the gateway's shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    err = GatewayError(exc.status_code, HTTP_CODES.get(exc.status_code, "bad_request"))
+    return JSONResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+class CrashGuard:
+    """Pure ASGI middleware answering an unexpected exception with 500 internal_error in the gateway's shape.
+
+    Starlette's ServerErrorMiddleware answers crashes from outside every user middleware, so its plain-text 500
+    would lack the security headers; this guard sits inside SecurityHeaders (add it first) and answers itself.
+    The cause goes to the log, in English with the traceback, never to the client. A crash after the response
+    has started (a live stream) cannot be answered any more and is re-raised for the server to log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error answering %s %s", scope.get("method", ""), scope.get("path", ""))
+            err = GatewayError(500, "internal_error")
+            await JSONResponse(err.body(), status_code=500)(scope, receive, send)

@@ -61,4 +61,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "run_not_found": ("没有这次训练记录", "No such retrain run"),
     "no_report": ("还没有评估报告，请先运行评估", "No evaluation report yet: run bin/eval-nlu"),
     "rollback_failed": ("回滚失败", "Rollback failed"),
+    # FastAPI's and Starlette's own refusals, and a crash (bot/gateway/errors.py)
+    "invalid_request": ("请求格式不正确，请检查后重试", "The request is malformed"),
+    "no_such_path": ("您访问的页面不存在", "No such page or endpoint"),
+    "method_not_allowed": ("不支持这种请求方式", "This path does not take that method"),
+    "bad_request": ("请求有误，请稍后再试", "Bad request"),
+    "internal_error": ("抱歉，系统繁忙，请稍后再试", "Internal error; it has been logged"),
 }

@@ -11,11 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import faults
 from bot.db import make_engine
 from bot.refunds.complaints import routes as complaints
-from bot.refunds.deps import require_service
+from bot.refunds.deps import require_service, storable_text
 from bot.refunds.errors import ServiceError
 from bot.refunds.routes import coupons, orders, outbox, photos, refunds
 from bot.settings import get_settings
@@ -56,10 +57,18 @@ def create_app(database_url: str | None = None) -> FastAPI:
             422, "invalid_request", "the request is malformed", errors=jsonable_encoder(exc.errors())
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Starlette's own refusals (no such path, wrong method, a body it cannot parse) in the same shape."""
+        code = {404: "no_such_path", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        response = _error(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     for module in (orders, refunds, coupons, photos, outbox, complaints):
-        app.include_router(module.router, dependencies=[Depends(require_service)])
+        app.include_router(module.router, dependencies=[Depends(require_service), Depends(storable_text)])
     return app

@@ -27,6 +27,7 @@ def issue_coupon(
     """Issue a coupon for items of a line, or return the one issued earlier under the same key."""
     now = now or utcnow()
     digest = ledger.request_hash(data.dict())
+    ledger.lock_shopper(session, data.shopper_id)  # before the key lookup: see ledger.lock_shopper
     existing = ledger.by_idempotency_key(session, Coupon, idempotency_key)
     if existing is not None:
         return ledger.replay(existing, digest), False

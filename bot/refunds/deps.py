@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
@@ -50,6 +53,35 @@ def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] 
 
 
 IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
+
+# Characters no SQL text column takes: NUL (PostgreSQL refuses it: 500) and lone UTF-16 surrogates (not characters:
+# neither database can encode them). Nothing the service is sent legitimately holds one; the shoppers' texts are
+# cleaned by the gateway first.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+async def storable_text(request: Request) -> None:
+    """Refuse (422) a request with a NUL or a lone surrogate in a path, a query parameter or any JSON string of its
+    body, before anything reaches SQL; every route of the service has it, the complaints' too."""
+    texts: list[Any] = [*request.path_params.values(), *request.query_params.values()]
+    body = await request.body()  # FastAPI has already read (and cached) it
+    if body and "json" in request.headers.get("content-type", ""):
+        with contextlib.suppress(ValueError):  # not JSON: FastAPI has refused it already
+            texts.append(json.loads(body))
+    if any(_UNSTORABLE.search(text) for text in _strings(texts)):
+        raise Invalid("unstorable_text", "text must not contain NUL characters or lone surrogates")
 
 
 def valid_refund(refund_id: str, session: SessionDep) -> Refund:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.refunds.errors import Conflict, Invalid
-from bot.refunds.models import OrderLine
+from bot.refunds.models import OrderLine, Shopper
 
 Row = TypeVar("Row")
 
@@ -29,6 +29,18 @@ def request_hash(payload: dict[str, Any]) -> str:
     """A stable digest of a request body, to tell a replay from a different request under one key."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def lock_shopper(session: Session, shopper_id: str) -> Shopper | None:
+    """Take the shopper's remedies (refunds and coupons) one at a time, until this transaction ends. Call it first,
+    before the idempotency-key lookup: a concurrent duplicate then waits for the first request to commit and finds
+    its key (a replay), instead of finding no key yet and then the line's quantity already taken (409). A refund's
+    risk also counts the shopper's history, so one created at the same moment must wait for the other to be in it.
+    PostgreSQL locks the shopper's row (FOR NO KEY UPDATE: inserts that merely reference the shopper are not held
+    up); SQLite's BEGIN IMMEDIATE (bot/db.py) already runs one writer at a time, and the lock clause is left out
+    there."""
+    stmt = select(Shopper).where(Shopper.id == shopper_id).with_for_update(key_share=True)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def by_idempotency_key(session: Session, model: type[Row], key: str) -> Row | None:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, conint, conlist, constr
+from pydantic import BaseModel, conint, conlist, constr, root_validator
 
 from bot.policy import CASE_TYPES
 
 Ident = constr(regex=r"^[A-Za-z0-9_-]{1,64}$")
+# Every number the service stores or compares in SQL fits an SQL INTEGER (32 bits on PostgreSQL); a bigger one is
+# refused with 422 in the schema instead of overflowing the database driver (500).
+MAX_SQL_INT = 2**31 - 1
+# The most one order line may be worth (¥1,000,000): far above any real line, and small enough that its total,
+# its refunded_cents and a coupon worth the policy's multiple of it all stay SQL INTEGERs.
+MAX_LINE_CENTS = 100_000_000
+Quantity = conint(gt=0, le=MAX_SQL_INT)
 CaseType = Literal[CASE_TYPES]  # type: ignore[valid-type]
 RefundState = Literal["requested", "approved", "needs_review", "rejected", "settled"]
 
@@ -18,8 +25,14 @@ class OrderLineIn(BaseModel):
     line_id: Ident | None = None  # type: ignore[valid-type]
     sku: constr(min_length=1, max_length=64)  # type: ignore[valid-type]
     name: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
-    unit_price_cents: conint(ge=0)  # type: ignore[valid-type]
-    quantity: conint(gt=0)  # type: ignore[valid-type]
+    unit_price_cents: conint(ge=0, le=MAX_LINE_CENTS)  # type: ignore[valid-type]
+    quantity: conint(gt=0, le=MAX_LINE_CENTS)  # type: ignore[valid-type]
+
+    @root_validator(skip_on_failure=True)
+    def _total_fits(cls, values: dict) -> dict:
+        if values["unit_price_cents"] * values["quantity"] > MAX_LINE_CENTS:
+            raise ValueError(f"a line may be worth at most {MAX_LINE_CENTS} cents (unit_price_cents x quantity)")
+        return values
 
 
 class OrderIn(BaseModel):
@@ -71,7 +84,7 @@ class RefundIn(BaseModel):
     shopper_id: Ident  # type: ignore[valid-type]
     order_id: Ident  # type: ignore[valid-type]
     line_id: Ident  # type: ignore[valid-type]
-    quantity: conint(gt=0)  # type: ignore[valid-type]
+    quantity: Quantity  # type: ignore[valid-type]
     case_type: CaseType
     photo_ids: list[constr(regex=r"^[0-9a-f]{32}$")] = []  # type: ignore[valid-type]
     conversation_id: Ident | None = None  # type: ignore[valid-type]
@@ -124,7 +137,7 @@ class CouponIn(BaseModel):
     shopper_id: Ident  # type: ignore[valid-type]
     order_id: Ident  # type: ignore[valid-type]
     line_id: Ident  # type: ignore[valid-type]
-    quantity: conint(gt=0)  # type: ignore[valid-type]
+    quantity: Quantity  # type: ignore[valid-type]
     conversation_id: Ident | None = None  # type: ignore[valid-type]
 
 

@@ -13,7 +13,7 @@ from bot.evidence import store as evidence
 from bot.policy import load_policy
 from bot.refunds import ledger, risk, schemas
 from bot.refunds.errors import Conflict, Invalid, NotFound
-from bot.refunds.models import Refund, RefundEvent, RefundPhoto, Shopper, utcnow
+from bot.refunds.models import Refund, RefundEvent, RefundPhoto, utcnow
 from bot.refunds.notifications import notify_refund_rejected, notify_refund_settled
 from bot.refunds.orders import get_line
 
@@ -39,15 +39,6 @@ def _shopper_photos(session: Session, *, shopper_id: str, photo_ids: list[str]) 
     return [found[i] for i in ids]
 
 
-def _lock_shopper(session: Session, shopper_id: str) -> Shopper | None:
-    """Take the shopper's refunds one at a time, until this transaction ends: a refund's risk counts the shopper's
-    history, so one created at the same moment must wait for the other to be in it. PostgreSQL locks the shopper's
-    row (FOR NO KEY UPDATE: inserts that merely reference the shopper are not held up); SQLite's BEGIN IMMEDIATE
-    (bot/db.py) already runs one writer at a time, and the lock clause is left out there."""
-    stmt = select(Shopper).where(Shopper.id == shopper_id).with_for_update(key_share=True)
-    return session.execute(stmt).scalar_one_or_none()
-
-
 def create_refund(
     session: Session, *, idempotency_key: str, data: schemas.RefundIn, now: datetime | None = None
 ) -> tuple[Refund, bool]:
@@ -56,7 +47,7 @@ def create_refund(
     body = data.dict()
     body["photo_ids"] = sorted(set(body["photo_ids"]))
     digest = ledger.request_hash(body)
-    shopper = _lock_shopper(session, data.shopper_id)
+    shopper = ledger.lock_shopper(session, data.shopper_id)
     existing = ledger.by_idempotency_key(session, Refund, idempotency_key)
     if existing is not None:
         return ledger.replay(existing, digest), False

@@ -11,7 +11,7 @@ from bot.gateway import chat, orders, photos, transcript
 from bot.gateway.deps import GatewayDep, OwnedConversation, RateLimited, ResumeDep, ShopperDep, ViewerDep
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import message_stream
-from bot.gateway.schemas import ConversationIn, MessageIn
+from bot.gateway.schemas import CID, ORDER_ID, PHOTO_ID, After, ConversationIn, LastEventId, MessageIn, StreamAfter
 from bot.policy import load_policy
 
 router = APIRouter(prefix="/api")
@@ -28,7 +28,7 @@ async def my_conversations(gw: GatewayDep, who: ShopperDep) -> list[dict[str, An
     return await gw.db.run(transcript.list_conversations, who.subject)
 
 
-@router.post("/conversations/{cid}/messages")
+@router.post("/conversations/{cid}/messages", dependencies=CID)
 async def post_message(body: MessageIn, conv: OwnedConversation, gw: GatewayDep, _: RateLimited) -> dict[str, Any]:
     if (body.text is None) == (body.button is None):
         raise GatewayError(422, "bad_message")
@@ -37,15 +37,15 @@ async def post_message(body: MessageIn, conv: OwnedConversation, gw: GatewayDep,
     return {"messages": await chat.send_text(gw, conv, body.text or "")}
 
 
-@router.get("/conversations/{cid}/messages")
-async def get_messages(conv: OwnedConversation, gw: GatewayDep, after: int = 0) -> dict[str, Any]:
+@router.get("/conversations/{cid}/messages", dependencies=CID)
+async def get_messages(conv: OwnedConversation, gw: GatewayDep, after: After = 0) -> dict[str, Any]:
     return {
         "conversation_id": conv["conversation_id"],
         "messages": await gw.db.run(transcript.messages_after, conv["conversation_id"], after),
     }
 
 
-@router.post("/conversations/{cid}/photos", status_code=201)
+@router.post("/conversations/{cid}/photos", status_code=201, dependencies=CID)
 async def post_photo(
     conv: OwnedConversation,
     gw: GatewayDep,
@@ -60,13 +60,15 @@ async def post_photo(
     return await photos.upload_photo(gw, conv, data=data, kind=kind)
 
 
-@router.post("/conversations/{cid}/handoff")
+@router.post("/conversations/{cid}/handoff", dependencies=CID)
 async def ask_for_human(conv: OwnedConversation, gw: GatewayDep, _: RateLimited) -> dict[str, Any]:
     return {"messages": await chat.ask_for_human(gw, conv)}
 
 
-@router.get("/conversations/{cid}/stream")
-async def stream(conv: OwnedConversation, gw: GatewayDep, after: ResumeDep) -> StreamingResponse:
+@router.get("/conversations/{cid}/stream", dependencies=CID)
+async def stream(
+    conv: OwnedConversation, gw: GatewayDep, after: ResumeDep, _after: StreamAfter = None, _last: LastEventId = None
+) -> StreamingResponse:
     cid = conv["conversation_id"]
 
     async def backfill(last: int) -> list[dict[str, Any]]:
@@ -81,7 +83,7 @@ async def my_orders(gw: GatewayDep, who: ShopperDep) -> list[dict[str, Any]]:
     return await orders.shopper_orders(gw, who.subject)
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", dependencies=ORDER_ID)
 async def my_order(order_id: str, gw: GatewayDep, who: ShopperDep) -> dict[str, Any]:
     return await orders.owned_order(gw, order_id, who.subject)
 
@@ -91,7 +93,7 @@ async def my_refunds(gw: GatewayDep, who: ShopperDep) -> list[dict[str, Any]]:
     return await orders.shopper_refunds(gw, who.subject)
 
 
-@router.get("/photos/{photo_id}")
+@router.get("/photos/{photo_id}", dependencies=PHOTO_ID)
 async def get_photo(photo_id: str, gw: GatewayDep, who: ViewerDep) -> FileResponse:
     path, content_type = await photos.photo_for(gw, photo_id, who)
     return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})

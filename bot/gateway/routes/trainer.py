@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 
 from bot.gateway.deps import GatewayDep, _staff
 from bot.gateway.errors import GatewayError
-from bot.gateway.schemas import LabelIn, RetrainIn
+from bot.gateway.schemas import ItemId, LabelIn, RetrainIn
 from bot.tokens import Principal
 from bot.trainer import inbox, labels, nlu_files, retrain
 
@@ -55,12 +55,12 @@ async def list_inbox(
 
 
 @router.get("/inbox/{item_id}")
-async def get_item(item_id: int, gw: GatewayDep, _: TrainerDep) -> dict[str, Any]:
+async def get_item(item_id: ItemId, gw: GatewayDep, _: TrainerDep) -> dict[str, Any]:
     return await _inbox(gw.db.run(inbox.get_item, item_id))
 
 
 @router.post("/inbox/{item_id}/label")
-async def label(item_id: int, body: LabelIn, gw: GatewayDep, who: TrainerDep) -> dict[str, Any]:
+async def label(item_id: ItemId, body: LabelIn, gw: GatewayDep, who: TrainerDep) -> dict[str, Any]:
     entities = [e.dict() for e in body.entities]
     return await _inbox(
         labels.label_item(gw.db, gw.config.project_root, item_id, intent=body.intent.strip(),
@@ -69,12 +69,12 @@ async def label(item_id: int, body: LabelIn, gw: GatewayDep, who: TrainerDep) ->
 
 
 @router.post("/inbox/{item_id}/dismiss")
-async def dismiss(item_id: int, gw: GatewayDep, who: TrainerDep) -> dict[str, Any]:
+async def dismiss(item_id: ItemId, gw: GatewayDep, who: TrainerDep) -> dict[str, Any]:
     return await _inbox(gw.db.run(inbox.dismiss, item_id, trainer=who.subject))
 
 
 @router.post("/inbox/{item_id}/reopen")
-async def reopen(item_id: int, gw: GatewayDep, _: TrainerDep) -> dict[str, Any]:
+async def reopen(item_id: ItemId, gw: GatewayDep, _: TrainerDep) -> dict[str, Any]:
     return await _inbox(gw.db.run(inbox.reopen, item_id))
 
 

@@ -39,7 +39,7 @@ def quote(
     order_id: str,
     line_id: str,
     session: SessionDep,
-    quantity: Annotated[int, Query(ge=1)] = 1,
+    quantity: Annotated[int, Query(ge=1, le=schemas.MAX_SQL_INT)] = 1,
     shopper_id: str | None = None,
 ) -> schemas.QuoteOut:
     return orders.quote(session, order_id=order_id, line_id=line_id, quantity=quantity, shopper_id=shopper_id)
