@@ -21,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channel import action_validation
 from bot.channel.inbound import ChannelError, Inbound, offered_button, parse_inbound
 from bot.rasa_protocol import CHANNEL_NAME, CHANNEL_PREFIX, MODEL_PATH, SECRET_HEADER, WEBHOOK_PATH
 from bot.settings import get_settings
@@ -89,6 +90,7 @@ class TrustedInput(InputChannel):
 
     def __init__(self, secret: str | None = None) -> None:
         self._secret = secret
+        action_validation.install()  # the Rasa serving this channel validates action replies without waste
         self._loading = asyncio.Lock()
 
     @classmethod
