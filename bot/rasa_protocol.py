@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,21 +166,49 @@ def refusal_code(resp: httpx.Response) -> str:
 # ---- clients --------------------------------------------------------------------------------
 
 
+def rasa_urls(value: str) -> tuple[str, ...]:
+    """The Rasa workers of a RASA_URL setting: one URL, or several separated by commas."""
+    urls = tuple(u.strip().rstrip("/") for u in value.split(",") if u.strip())
+    if not urls:
+        raise ValueError("RASA_URL names no Rasa server")
+    return urls
+
+
+def workers_for(conversation: str, urls: tuple[str, ...]) -> list[str]:
+    """The order in which to ask the workers for one conversation: its own worker first (a stable hash, so its
+    turns usually meet in one process), then the others. Any worker may serve any conversation: the lock store
+    (bot/channel/lock_store.py) orders turns across processes."""
+    start = zlib.crc32(conversation.encode()) % len(urls)
+    return list(urls[start:] + urls[:start])
+
+
 class TrustedChannel:
-    """The gateway's client: posts events to {rasa_url}/webhooks/trusted/webhook with the channel secret."""
+    """The gateway's client: posts events to {rasa}/webhooks/trusted/webhook with the channel secret.
+
+    With several Rasa workers, a worker that refuses the connection (stopped, restarting) is skipped for the next
+    one: nothing was sent, so nothing can be handled twice. A worker that took the request and then failed is not
+    retried elsewhere (it may have handled the message): the caller hears BotUnavailable.
+    """
 
     def __init__(self, http: httpx.AsyncClient, rasa_url: str, secret: str) -> None:
         self._http = http
-        self._url = rasa_url.rstrip("/") + WEBHOOK_PATH
+        self._urls = rasa_urls(rasa_url)
         self._secret = secret
 
     async def send(self, *, shopper_id: str, conversation_id: str, event: str, **fields: Any) -> BotAnswer:
         """Send one event; return the bot's replies. Raises BotUnavailable or ChannelRefused."""
         body = event_body(shopper_id, conversation_id, event, **fields)
-        try:
-            resp = await self._http.post(self._url, json=body, headers={SECRET_HEADER: self._secret})
-        except httpx.HTTPError as exc:
-            raise BotUnavailable(str(exc)) from exc
+        resp: httpx.Response | None = None
+        for url in workers_for(conversation_id, self._urls):
+            try:
+                resp = await self._http.post(url + WEBHOOK_PATH, json=body, headers={SECRET_HEADER: self._secret})
+                break
+            except httpx.ConnectError as exc:  # never reached that worker: try the next
+                unreachable: Exception = exc
+            except httpx.HTTPError as exc:
+                raise BotUnavailable(str(exc)) from exc
+        if resp is None:
+            raise BotUnavailable(f"no Rasa worker reachable: {unreachable}")
         if resp.status_code == 422:
             raise ChannelRefused(refusal_code(resp) or "bad_message")
         if resp.status_code >= 300:
@@ -203,7 +232,7 @@ class RasaServer:
     for the 30-40 s a load takes). Conversations carry on: the tracker and lock stores are shared.
     """
 
-    url: str
+    url: str  # one Rasa URL, or several workers' separated by commas (RASA_URL)
     token: str  # Rasa's API token (/status)
     secret: str  # the trusted channel's secret (events, loading)
 
@@ -214,26 +243,38 @@ class RasaServer:
         settings = get_settings()
         return cls(settings.rasa_url, settings.rasa_api_token, settings.channel_secret)
 
-    def live_model(self, timeout: float = 5.0) -> str | None:
-        """The file name of the loaded model, or None when Rasa does not answer or has no model."""
+    @property
+    def workers(self) -> tuple[str, ...]:
+        return rasa_urls(self.url)
+
+    def _model_of(self, worker: str, timeout: float) -> str | None:
         try:
-            resp = httpx.get(f"{self.url}/status", params={"token": self.token}, timeout=timeout)
+            resp = httpx.get(f"{worker}/status", params={"token": self.token}, timeout=timeout)
         except httpx.HTTPError:
             return None
         if resp.status_code != 200:
             return None
         return resp.json().get("model_file") or None
 
+    def live_model(self, timeout: float = 5.0) -> str | None:
+        """The file name of the model every worker serves; None when one does not answer, has no model, or the
+        workers disagree (a load half done)."""
+        models = {self._model_of(worker, timeout) for worker in self.workers}
+        return models.pop() if len(models) == 1 else None
+
     def load(self, model: Path) -> float:
-        """Load `model` (a path local to the Rasa server), confirm with /status; return the seconds it took."""
+        """Load `model` (a path local to the Rasa servers) on every worker in turn, confirm with /status; return
+        the seconds it took. The workers load one after another, so the others keep answering meanwhile."""
         started = time.monotonic()
-        try:
-            resp = httpx.post(f"{self.url}{MODEL_PATH}", headers={SECRET_HEADER: self.secret},
-                              json={"model_file": str(model.resolve())}, timeout=LOAD_TIMEOUT)
-        except httpx.HTTPError as exc:
-            raise ReloadFailed(f"loading {model.name} failed: {exc!r}") from exc
-        if resp.status_code != 200:
-            raise ReloadFailed(f"loading {model.name} answered {resp.status_code}: {resp.text[:300]}")
+        for worker in self.workers:
+            try:
+                resp = httpx.post(f"{worker}{MODEL_PATH}", headers={SECRET_HEADER: self.secret},
+                                  json={"model_file": str(model.resolve())}, timeout=LOAD_TIMEOUT)
+            except httpx.HTTPError as exc:
+                raise ReloadFailed(f"loading {model.name} on {worker} failed: {exc!r}") from exc
+            if resp.status_code != 200:
+                raise ReloadFailed(f"loading {model.name} on {worker} answered {resp.status_code}: "
+                                   f"{resp.text[:300]}")
         live = self.live_model(timeout=30)
         if live != model.name:
             raise ReloadFailed(f"after loading {model.name} Rasa reports {live!r}")
@@ -242,11 +283,12 @@ class RasaServer:
     def send(self, shopper_id: str, conversation_id: str, event: str, timeout: float = 60, **fields: Any) -> BotAnswer:
         """One event, synchronously (the terminal chat). Raises BotUnavailable or ChannelRefused."""
         body = event_body(shopper_id, conversation_id, event, **fields)
+        worker = workers_for(conversation_id, self.workers)[0]
         try:
-            resp = httpx.post(f"{self.url}{WEBHOOK_PATH}", json=body, headers={SECRET_HEADER: self.secret},
+            resp = httpx.post(f"{worker}{WEBHOOK_PATH}", json=body, headers={SECRET_HEADER: self.secret},
                               timeout=timeout)
         except httpx.HTTPError as exc:
-            raise BotUnavailable(f"Rasa at {self.url} is not reachable: {exc}") from exc
+            raise BotUnavailable(f"Rasa at {worker} is not reachable: {exc}") from exc
         if resp.status_code == 422:
             raise ChannelRefused(refusal_code(resp) or "bad_message")
         if resp.status_code >= 300:

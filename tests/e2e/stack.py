@@ -32,6 +32,11 @@ class Stack:
     secret: str = field(default_factory=lambda: secrets.token_hex(16))
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    rasa_workers: int = 1  # Rasa processes: rasa, rasa2, ...; the gateway gets all of their URLs
+
+    @property
+    def rasa_names(self) -> tuple[str, ...]:
+        return ("rasa", *(f"rasa{i}" for i in range(2, self.rasa_workers + 1)))
 
     @property
     def env(self) -> dict[str, str]:
@@ -44,7 +49,7 @@ class Stack:
             "REDIS_URL": f"redis://127.0.0.1:{p['redis']}/0",
             "REFUNDS_URL": f"http://127.0.0.1:{p['refunds']}",
             "ACTION_URL": f"http://127.0.0.1:{p['actions']}/webhook",
-            "RASA_URL": f"http://127.0.0.1:{p['rasa']}",
+            "RASA_URL": ",".join(f"http://127.0.0.1:{p[name]}" for name in self.rasa_names),
             "GATEWAY_URL": f"http://127.0.0.1:{p['gateway']}",
             "BOT_DEMO": "1",
             # scripted shoppers hold dozens of conversations a minute as one demo shopper; the limit itself
@@ -66,8 +71,10 @@ class Stack:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
-    def start(self, names: tuple[str, ...] = ("redis", "refunds", "actions", "rasa", "gateway")) -> None:
-        for name in ("redis", "refunds", "actions", "rasa", "gateway"):
+    def start(self, names: tuple[str, ...] | None = None) -> None:
+        everything = ("redis", "refunds", "actions", *self.rasa_names, "gateway")
+        names = everything if names is None else names
+        for name in everything:
             self.ports.setdefault(name, free_port())
         env = self.env
         for step in (["-m", "bot.migrate"], ["-m", "bot.refunds.seed"]):
@@ -87,9 +94,9 @@ class Stack:
                 with socket.create_connection(("127.0.0.1", self.ports["redis"]), timeout=1) as sock:
                     sock.sendall(b"PING\r\n")
                     return sock.recv(16).startswith(b"+PONG")
-            if name == "rasa":
+            if name.startswith("rasa"):
                 token = replace(get_settings(), secret=self.secret).rasa_api_token
-                resp = httpx.get(f"{self.url('rasa')}/status", params={"token": token}, timeout=2)
+                resp = httpx.get(f"{self.url(name)}/status", params={"token": token}, timeout=2)
                 return resp.status_code == 200 and bool(resp.json().get("model_file"))
             path = {"refunds": "/openapi.json", "actions": "/health", "gateway": "/openapi.json"}[name]
             return httpx.get(self.url(name) + path, timeout=2).status_code == 200
