@@ -10,7 +10,10 @@ errors by status, and the CPU seconds each process spent per call; then the knee
 300 ms and no errors. A plot of latency against rate goes to results/load.png.
 
     .venv/bin/python -m benchmarks.load [--rates 2,5,10,20] [--seconds 60] [--think 4]
-                                        [--database-url postgresql://...]
+                                        [--database-url postgresql://...] [--rasa-workers 1,2]
+
+With --rasa-workers 1,2 the whole series runs once per number of Rasa workers, in the same run, and the knees are
+compared (with each run's CPU left idle on the machine).
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ class RateResult:
     calls: int
     outcomes: Counter[str]
     cpu_per_call: dict[str, float]
+    cpu_idle: float  # the machine's CPU left idle during the rate (all cores, whatever else runs)
 
 
 async def run_rate(stack: Stack, rate: float, seconds: float, think: float) -> RateResult:
@@ -171,6 +175,7 @@ async def run_rate(stack: Stack, rate: float, seconds: float, think: float) -> R
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         shoppers = await create_shoppers(stack, arrivals, client)
         cpu_before = {name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()}
+        idle_before = machine_idle()
         started = time.monotonic()
         gap = CALLS_PER_SHOPPER / rate
         tasks = []
@@ -182,6 +187,7 @@ async def run_rate(stack: Stack, rate: float, seconds: float, think: float) -> R
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - started
         cpu_after = {name: cpu_seconds(proc.pid) for name, proc in stack.procs.items()}
+        idle = (machine_idle() - idle_before) / (elapsed * (os.cpu_count() or 1))
     calls = [c for s in shoppers for c in s.calls]
     ok = sorted(c.seconds for c in calls if c.status in (200, 201))
     q = statistics.quantiles(ok, n=100) if len(ok) >= 2 else [float("nan")] * 99
@@ -194,21 +200,37 @@ async def run_rate(stack: Stack, rate: float, seconds: float, think: float) -> R
         errors=Counter(c.status for c in calls if c.status not in (200, 201)),
         calls=len(calls),
         outcomes=Counter(s.outcome for s in shoppers),
-        cpu_per_call={name: (cpu_after[name] - cpu_before[name]) / max(1, len(calls)) for name in cpu_after},
+        cpu_per_call=per_role({name: (cpu_after[name] - cpu_before[name]) / max(1, len(calls)) for name in cpu_after}),
+        cpu_idle=idle,
     )
 
 
-def plot(results: list[RateResult], path: Path) -> None:
+def per_role(cpu: dict[str, float]) -> dict[str, float]:
+    """CPU per call by role: the Rasa workers (rasa, rasa2, ...) added up as `rasa`."""
+    roles: dict[str, float] = {}
+    for name, seconds in cpu.items():
+        role = "rasa" if name.startswith("rasa") else name
+        roles[role] = roles.get(role, 0.0) + seconds
+    return roles
+
+
+def machine_idle() -> float:
+    """Idle CPU seconds of the whole machine since boot (/proc/stat: idle + iowait)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return (int(fields[3]) + int(fields[4])) / CLOCK_TICKS
+
+
+def plot(series: dict[int, list[RateResult]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    rates = [r.achieved for r in results]
-    for label, values in (("p50", [r.p50 for r in results]), ("p95", [r.p95 for r in results]),
-                          ("p99", [r.p99 for r in results])):
-        ax.plot(rates, [v * 1000 for v in values], marker="o", label=label)
+    for workers, results in series.items():
+        rates = [r.achieved for r in results]
+        for label, values in (("p50", [r.p50 for r in results]), ("p95", [r.p95 for r in results])):
+            ax.plot(rates, [v * 1000 for v in values], marker="o", label=f"{label}, {workers} Rasa worker(s)")
     ax.axhline(KNEE_P95 * 1000, color="grey", linestyle="--", linewidth=1, label="300 ms")
     ax.set_xlabel("gateway calls per second (achieved)")
     ax.set_ylabel("latency (ms)")
@@ -226,32 +248,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60, help="how long new shoppers arrive at each rate")
     parser.add_argument("--think", type=float, default=4, help="seconds a shopper waits after each answer")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    parser.add_argument("--rasa-workers", default="1", help="Rasa worker counts to compare, comma separated")
     parser.add_argument("--plot", type=Path, default=ROOT / "results" / "load.png")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
+    series: dict[int, list[RateResult]] = {}
+    for workers in (int(w) for w in args.rasa_workers.split(",")):
+        series[workers] = run_series(rates, args, workers)
+    print("\nknee (p95 ≤ %.0f ms, no errors):" % (KNEE_P95 * 1000))
+    for workers, results in series.items():
+        knee = [r for r in results if r.p95 <= KNEE_P95 and not r.errors]
+        best = max(knee, key=lambda r: r.offered) if knee else None
+        print(f"  {workers} Rasa worker(s): " + (f"{best.achieved:.1f} calls/s, CPU left "
+              f"{best.cpu_idle:.0%} of {os.cpu_count()} cores" if best else "below the lowest rate"))
+    plot(series, args.plot)
+    print(f"plot: {args.plot}")
 
+
+def run_series(rates: list[float], args: argparse.Namespace, workers: int) -> list[RateResult]:
     workdir = Path(tempfile.mkdtemp(prefix="load-"))
-    stack = Stack(workdir=workdir, database_url=args.database_url or f"sqlite:///{workdir / 'load.sqlite3'}")
-    print(f"starting the stack in {workdir} ({stack.database_url.split(':')[0]}) ...", flush=True)
+    stack = Stack(workdir=workdir, database_url=args.database_url or f"sqlite:///{workdir / 'load.sqlite3'}",
+                  rasa_workers=workers)
+    print(f"\nstarting the stack with {workers} Rasa worker(s) in {workdir} ({stack.database_url.split(':')[0]}) ...",
+          flush=True)
     stack.start()
     results = []
     try:
         print(f"{'offered':>7s} {'achieved':>8s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s}  errors   outcomes"
-              "   CPU ms per call (gateway / rasa / actions / refunds / redis)")
+              "   CPU ms per call (gateway / rasa / actions / refunds / redis)   CPU idle")
         for rate in rates:
             r = asyncio.run(run_rate(stack, rate, args.seconds, args.think))
             results.append(r)
             cpu = " / ".join(f"{r.cpu_per_call.get(n, 0) * 1000:.0f}"
                              for n in ("gateway", "rasa", "actions", "refunds", "redis"))
             print(f"{r.offered:7.1f} {r.achieved:8.1f} {r.p50 * 1000:7.0f} {r.p95 * 1000:7.0f} {r.p99 * 1000:7.0f}  "
-                  f"{dict(r.errors) or '-'}   {dict(r.outcomes)}   {cpu}", flush=True)
+                  f"{dict(r.errors) or '-'}   {dict(r.outcomes)}   {cpu}   {r.cpu_idle:.0%}", flush=True)
     finally:
         stack.stop()
-    knee = [r for r in results if r.p95 <= KNEE_P95 and not r.errors]
-    print(f"knee (p95 ≤ {KNEE_P95 * 1000:.0f} ms, no errors): "
-          + (f"{max(knee, key=lambda r: r.offered).achieved:.1f} calls/s" if knee else "below the lowest rate"))
-    plot(results, args.plot)
-    print(f"plot: {args.plot}; process logs: {workdir / 'logs'}")
+        print(f"process logs: {workdir / 'logs'}")
+    return results
 
 
 if __name__ == "__main__":
