@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import messages
 from actions.identity import UnknownShopper
 from actions.orders import OrderProblem
-from bot import faults
+from bot import faults, metrics
 from bot.refunds.client import RefundsError
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def tell_service_down(dispatcher: CollectingDispatcher, tracker: Tracker, action
     """Log the failure and ask the shopper to try again later (or ask for a person)."""
     logger.warning("%s: the refund service call failed for %s (%s); asked the shopper to try again later",
                    action, tracker.sender_id, exc)
+    metrics.ACTION_ERRORS.labels(action, "service_down").inc()
     if not said_this_turn(dispatcher, tracker, messages.SERVICE_DOWN):
         dispatcher.utter_message(text=messages.SERVICE_DOWN)
 

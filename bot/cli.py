@@ -1,7 +1,8 @@
 """Command line: mint and revoke tokens, print how to reach a running system, chat from the terminal.
 
-    python -m bot.cli token shopper s1        # a bearer token (roles: shopper, agent, supervisor, trainer, service)
+    python -m bot.cli token shopper s1        # roles: shopper, agent, supervisor, trainer, ops, service
     python -m bot.cli token agent a1 --hours 8   # staff tokens live at most 10 hours (the default)
+    python -m bot.cli token ops ops1          # reads the /ops page and /metrics
     python -m bot.cli revoke <token-or-jti>   # that staff token is refused from the next request on
     python -m bot.cli revoke --subject a1     # every staff token of a1 issued up to now is refused
     python -m bot.cli chat --shopper s1 --order O1001
@@ -50,7 +51,7 @@ def cmd_revoke(args: argparse.Namespace) -> None:
         except TokenError as exc:
             sys.exit(f"not one of our tokens: {exc}")
         if claims.get("role") not in STAFF_ROLES or not claims.get("jti"):
-            sys.exit("only staff tokens (agent, supervisor, trainer) can be revoked")
+            sys.exit(f"only staff tokens ({', '.join(STAFF_ROLES)}) can be revoked")
         jti, expires_at = str(claims["jti"]), int(claims["exp"])  # type: ignore[call-overload]
     kept = revoke_token(client, keys, jti, expires_at)
     print(f"revoked token {jti} for {kept} s" if kept else f"token {jti} has expired already: nothing to do")
@@ -62,6 +63,7 @@ def cmd_banner(_: argparse.Namespace) -> None:
   Shopper web chat   {s.gateway_url}/            token: python -m bot.cli token shopper s1 (seeded: s1 s2 s3)
   Agent console      {s.gateway_url}/agent       token: python -m bot.cli token agent agent1
   Trainer inbox      {s.gateway_url}/trainer     token: python -m bot.cli token trainer t1
+  Operations         {s.gateway_url}/ops         token: python -m bot.cli token ops ops1
   Terminal chat      .venv/bin/python -m bot.cli chat --shopper s1 --order O1001
   Refund service     {s.refunds_url}/docs
   Redis              {s.redis_url}{' (embedded)' if s.redis_embedded else ''}
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     token = sub.add_parser("token", help="mint a bearer token")
     token.add_argument("role", choices=ROLES)
-    token.add_argument("subject", help="shopper id, agent name, trainer name or service name")
+    token.add_argument("subject", help="shopper id, agent, trainer or ops name, or service name")
     lifetime = token.add_mutually_exclusive_group()
     lifetime.add_argument("--hours", type=int, default=None, help="staff: at most 10 (the default)")
     lifetime.add_argument("--days", type=int, default=None, help="shopper and service tokens (default 30)")

@@ -1,4 +1,4 @@
-"""Signed bearer tokens for shoppers, staff (agents, supervisors, trainers) and our own services.
+"""Signed bearer tokens for shoppers, staff (agents, supervisors, trainers, operations) and our own services.
 
 Staff tokens live at most STAFF_MAX_TTL (a working day), refused at mint and at verify when longer, and carry a
 `jti` so one token can be revoked; the gateway checks its Redis deny-list on every staff request
@@ -15,8 +15,9 @@ import jwt
 
 from bot.settings import Settings, get_settings
 
-ROLES = ("shopper", "agent", "supervisor", "trainer", "service")
-STAFF_ROLES = ("agent", "supervisor", "trainer")
+ROLES = ("shopper", "agent", "supervisor", "trainer", "ops", "service")
+# ops: reads the /ops page and the metrics, nothing else (no chat, no money)
+STAFF_ROLES = ("agent", "supervisor", "trainer", "ops")
 STAFF_MAX_TTL = 10 * 3600  # a working day: no staff token lives longer
 DEFAULT_TTL = 30 * 24 * 3600  # shoppers and services, unless told otherwise
 _ALGORITHM = "HS256"

@@ -23,6 +23,7 @@ class Photo(Base):
     filename = Column(String(64), nullable=False, unique=True)
     content_type = Column(String(32), nullable=False)
     phash = Column(String(16), nullable=False, index=True)  # 64-bit perceptual hash, hex
+    centre_hash = Column(String(16), nullable=True)  # pHash of the centre (bot/evidence/fingerprint.py), since 0009
     width = Column(Integer, nullable=False)
     height = Column(Integer, nullable=False)
     original_format = Column(String(16), nullable=False)

@@ -28,6 +28,11 @@ def same_photo(a: str, b: str, max_distance: int) -> bool:
 BAND_WIDTHS = (22, 21, 21)
 BANDS = len(BAND_WIDTHS)
 BAND_OFFSETS = tuple(64 - sum(BAND_WIDTHS[: i + 1]) for i in range(BANDS))  # each band's lowest bit
+# A crop or turn is looked up through probe hashes (bot/evidence/fingerprint.py: a couple of hundred guesses of the
+# edit per photo), each under its bands' values and their neighbours within one bit (3 // BANDS): no pigeonhole
+# guarantee as above, the best guesses are a few bits from the original and so share a band with it within a bit
+# (benchmarks/fraud.py measures what that catches); the full comparison then checks each candidate.
+PROBE_DISTANCE = BANDS
 
 
 def bands(phash: str) -> tuple[int, ...]:

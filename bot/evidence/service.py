@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import imagehash
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bot.evidence.fingerprint import centre_hash, full_hash
 from bot.evidence.messages import PhotoRejected, rejection
 from bot.evidence.models import Photo
 from bot.policy import load_policy
@@ -146,7 +146,7 @@ def store_photo(session: Session, *, data: bytes, kind: str, shopper_id: str, co
     finally:
         header.close()
     encoded = _encode_jpeg(img)
-    phash = str(imagehash.phash(img))
+    phash = full_hash(img)  # after trimming flat borders and UI bars: a screenshot hashes as the photo it shows
 
     photo_id = secrets.token_hex(16)
     filename = f"{photo_id}.jpg"
@@ -161,6 +161,7 @@ def store_photo(session: Session, *, data: bytes, kind: str, shopper_id: str, co
         filename=filename,
         content_type=STORED_CONTENT_TYPE,
         phash=phash,
+        centre_hash=centre_hash(img),
         width=img.width,
         height=img.height,
         original_format=original_format,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot import metrics
 from bot.gateway import handoff, messages, notices, orders, transcript
 from bot.gateway.context import Gateway
 from bot.gateway.errors import GatewayError
@@ -29,6 +30,7 @@ def bot_messages(answer: BotAnswer) -> list[NewMessage]:
     return [NewMessage(sender="bot", text=r.text, buttons=r.buttons) for r in answer.replies if r.text or r.buttons]
 
 
+@metrics.timed_bot_answer  # turns, the wait for Rasa, parses that fell back
 async def _answer(gw: Gateway, conv: dict[str, Any], event: str, **fields: Any) -> BotAnswer | None:
     """The bot's answer to one event; None when Rasa is down (the caller says so to the shopper)."""
     try:
@@ -188,6 +190,7 @@ async def request_human(
     """Put the conversation in the agent queue (idempotent in SQL) and tell the shopper where they stand."""
     item, created = await gw.db.run(handoff.sql_enqueue, conversation_id, reason=reason, refund_id=refund_id)
     if created:
+        metrics.HANDOFFS.labels(reason).inc()
         await publish_event(gw.redis, gw.keys.queue_channel(), {"type": "enqueued", **item})
     text = messages.HANDOFF_WAITING if created else messages.HANDOFF_ALREADY
     return await deliver(gw, conversation_id, [NewMessage(sender="bot", text=text)])

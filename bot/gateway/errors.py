@@ -2,7 +2,9 @@
 
 Every 4xx and 5xx the gateway answers has this body, {code, message_zh, message_en, detail}: its own refusals
 (GatewayError), FastAPI's request validation (422 invalid_request, plus `errors` naming the fields), Starlette's
-404 and 405 (unknown path, wrong method), and a crash (500 internal_error, logged with its traceback).
+404 and 405 (unknown path, wrong method), a crash (500 internal_error, logged with its traceback), too much at once
+(503 overloaded, from bot/overload.py) and SQL that stayed busy (503 database_busy). Every 429 and 503 carries
+Retry-After.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,13 +24,19 @@ from bot.gateway.messages import ERRORS
 
 log = logging.getLogger(__name__)
 HTTP_CODES = {404: "no_such_path", 405: "method_not_allowed"}  # Starlette's own refusals; others: bad_request
+RETRY_AFTER_SECONDS = 5  # told with a 429 or 503 of the gateway's own (the load shedder tells its own figure)
+# Refusals under load (bot/overload.py, the handler of OperationalError below)
+LOAD_ERRORS = {
+    "overloaded": ("当前咨询的人较多，请稍等几秒后再试", "Too many requests at once; try again in a few seconds"),
+    "database_busy": ("系统繁忙，请稍等几秒后再试", "The database stayed busy; try again in a few seconds"),
+}
 
 
 class GatewayError(Exception):
     """A refusal the client should see: HTTP status, a stable code and both-language reasons."""
 
     def __init__(self, status: int, code: str, message_zh: str = "", message_en: str = "") -> None:
-        zh, en = ERRORS.get(code, (code, code))
+        zh, en = ERRORS.get(code) or LOAD_ERRORS.get(code, (code, code))
         super().__init__(message_en or en)
         self.status = status
         self.code = code
@@ -45,8 +54,31 @@ class GatewayError(Exception):
 
 async def gateway_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
-    headers = {"Retry-After": "5"} if exc.status == 429 else None
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status in (429, 503) else None
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def overloaded(retry_after: int) -> JSONResponse:
+    """bot/overload.py's refusal in the gateway's shape."""
+    return JSONResponse(GatewayError(503, "overloaded").body(), status_code=503,
+                        headers={"Retry-After": str(retry_after)})
+
+
+def database_unavailable(exc: OperationalError) -> bool:
+    """SQLite's lock stayed busy, or the connection to the database was lost: worth trying again shortly. Any other
+    OperationalError (a missing table, bad SQL) is a fault of ours, left to CrashGuard's 500."""
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or "locked" in text or "busy" in text or "connection" in text
+
+
+async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """SQL that could not be had (SQLite's write lock not free within BOT_SQLITE_BUSY_SECONDS, a lost PostgreSQL
+    connection): 503 database_busy, not a crash's 500. The request's own transaction was rolled back."""
+    assert isinstance(exc, OperationalError)
+    if not database_unavailable(exc):
+        raise exc
+    log.warning("database unavailable answering %s %s: %s", request.method, request.url.path, exc.orig)
+    return await gateway_error_handler(request, GatewayError(503, "database_busy"))
 
 
 def _fields(exc: RequestValidationError) -> list[dict[str, Any]]:

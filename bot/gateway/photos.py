@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.evidence import store as evidence
 from bot.gateway import chat, handoff, messages, transcript
 from bot.gateway.context import Gateway
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def check_kind(kind: str) -> str:
     if kind not in PHOTO_KINDS:
+        metrics.PHOTO_REJECTIONS.labels("bad_kind").inc()
         raise GatewayError(422, "bad_kind")
     return kind
 
@@ -45,6 +47,7 @@ def _store_and_record(
             conversation_id=conv["conversation_id"],
         )
     except evidence.PhotoRejected as exc:
+        metrics.PHOTO_REJECTIONS.labels(exc.code).inc()
         raise GatewayError(exc.status, exc.code, exc.message_zh, exc.message_en) from exc
     text = messages.PHOTO_SENT.format(kind=messages.PHOTO_KIND_ZH[kind])
     item = NewMessage(sender="shopper", text=text, photo_id=photo.id, photo_kind=kind, bot_pending=pending)
@@ -122,5 +125,6 @@ async def read_upload(upload: Any, max_bytes: int) -> bytes:
     """Read at most max_bytes (+1 to detect more) so a huge body is refused without being kept."""
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
+        metrics.PHOTO_REJECTIONS.labels("too_large").inc()
         raise GatewayError(413, "too_large")
     return bytes(data)

@@ -122,5 +122,5 @@ class RetrainIn(BaseModel):
 
 
 class DemoTokenIn(BaseModel):
-    role: Literal["shopper", "agent", "trainer"] = "shopper"
+    role: Literal["shopper", "agent", "trainer", "ops"] = "shopper"
     subject: Ident  # type: ignore[valid-type]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -297,6 +298,20 @@ class RefundsClient:
         return await self._one(
             schemas.NotificationOut, "POST", f"/notifications/{segment(notification_id)}/delivered", idempotent=True
         )
+
+    async def period_stats(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """GET /stats/period: the refund side of the /ops page (plain JSON)."""
+        params = {"since": since.isoformat(), "until": until.isoformat()}
+        return dict(await self._call("GET", "/stats/period", params=params))
+
+    async def first_money(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """GET /stats/first-money: per conversation, the first money paid in the period (two long lists)."""
+        params = {"since": since.isoformat(), "until": until.isoformat()}
+        return dict(await self._call("GET", "/stats/first-money", params=params))
+
+    async def alerts(self) -> dict[str, Any]:
+        """GET /alerts: the systemic-issue alerts standing now."""
+        return dict(await self._call("GET", "/alerts"))
 
     async def create_complaint(
         self, *, shopper_id: str, conversation_id: str, text: str, idempotency_key: str

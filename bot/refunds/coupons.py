@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.policy import load_policy
 from bot.refunds import ledger, schemas
 from bot.refunds.models import Coupon, utcnow
@@ -62,6 +63,7 @@ def issue_coupon(
     ledger.move_line(session, line_id=line.line_id, quantity=data.quantity, refunded_cents=0)
     notify_coupon_issued(session, coupon, now=now)
     session.commit()
+    metrics.coupon_issued(value_cents=coupon.value_cents)
     return coupon, True
 
 

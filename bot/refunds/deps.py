@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bot.refunds import service
@@ -16,16 +17,29 @@ from bot.refunds.errors import Invalid, Unauthorized
 from bot.refunds.models import Refund
 from bot.tokens import Principal, TokenError, verify
 
+READS = frozenset({"GET", "HEAD"})
+
 
 def get_session(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.sessionmaker()
+    """A session for one request, closed as soon as the endpoint returns (scope "function"), before its answer is
+    checked and sent: a transaction never waits for a worker thread, which only a finished request frees.
+
+    A GET reads in snapshots (bot.db.reading: on SQLite no write lock). Any other request writes with BEGIN IMMEDIATE
+    and commits in the endpoint; what it reads after its commit (the answer) is read in a snapshot too, so the write
+    lock is held only from its first statement to its commit."""
+    reader = request.app.state.reader
+    if request.method in READS:
+        session: Session = request.app.state.sessionmaker(bind=reader)
+    else:
+        session = request.app.state.sessionmaker()
+        event.listen(session, "after_commit", lambda s: setattr(s, "bind", reader))
     try:
         yield session
     finally:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_service(authorization: Annotated[str | None, Header()] = None) -> Principal:

@@ -89,6 +89,7 @@ class OrderLine(Base):
         String(64), ForeignKey("orders.order_id", name="fk_order_lines_order"), nullable=False, index=True
     )
     sku = Column(String(64), nullable=False)
+    merchant_id = Column(String(64), nullable=True)  # who sells it (the order feed's; None when not given)
     name = Column(String(200), nullable=False)
     unit_price_cents = Column(Integer, nullable=False)
     quantity = Column(Integer, nullable=False)
@@ -132,12 +133,13 @@ class Refund(Base):
     settled_at = Column(UTCDateTime, nullable=True)
 
 
-def _band_of(index: int) -> Any:
-    """Column default: band `index` of the row's phash (the evidence store's index keys), so every insert
-    files the photo under its bands and no caller can forget to."""
+def _band_of(index: int, column: str = "phash") -> Any:
+    """Column default: band `index` of the row's phash (or centre_hash: None without one), the evidence store's index
+    keys, so every insert files the photo under its bands and no caller can forget to."""
 
-    def default(context: Any) -> int:
-        return evidence.hash_bands(context.get_current_parameters()["phash"])[index]
+    def default(context: Any) -> int | None:
+        value = context.get_current_parameters().get(column)
+        return None if value is None else evidence.hash_bands(value)[index]
 
     return default
 
@@ -156,6 +158,11 @@ class RefundPhoto(Base):
     band0 = Column(Integer, nullable=False, index=True, default=_band_of(0))
     band1 = Column(Integer, nullable=False, index=True, default=_band_of(1))
     band2 = Column(Integer, nullable=False, index=True, default=_band_of(2))
+    # the centre's hash and bands: crops and turned copies are found through them (bot/evidence/fingerprint.py)
+    centre_hash = Column(String(16), nullable=True)
+    cband0 = Column(Integer, nullable=True, index=True, default=_band_of(0, "centre_hash"))
+    cband1 = Column(Integer, nullable=True, index=True, default=_band_of(1, "centre_hash"))
+    cband2 = Column(Integer, nullable=True, index=True, default=_band_of(2, "centre_hash"))
 
 
 class RefundEvent(Base):

@@ -96,6 +96,7 @@ def create_order(session: Session, *, data: schemas.OrderIn) -> Order:
                 line_id=line.line_id or f"{data.order_id}-{n}",
                 order_id=data.order_id,
                 sku=line.sku,
+                merchant_id=line.merchant_id,
                 name=line.name,
                 unit_price_cents=line.unit_price_cents,
                 quantity=line.quantity,
@@ -112,6 +113,7 @@ def order_out(session: Session, order: Order) -> schemas.OrderOut:
         schemas.OrderLineOut(
             line_id=line.line_id,
             sku=line.sku,
+            merchant_id=line.merchant_id,
             name=line.name,
             unit_price_cents=line.unit_price_cents,
             quantity=line.quantity,

@@ -24,6 +24,7 @@ RefundState = Literal["requested", "approved", "needs_review", "rejected", "sett
 class OrderLineIn(BaseModel):
     line_id: Ident | None = None  # type: ignore[valid-type]
     sku: constr(min_length=1, max_length=64)  # type: ignore[valid-type]
+    merchant_id: Ident | None = None  # type: ignore[valid-type]
     name: constr(min_length=1, max_length=200)  # type: ignore[valid-type]
     unit_price_cents: conint(ge=0, le=MAX_LINE_CENTS)  # type: ignore[valid-type]
     quantity: conint(gt=0, le=MAX_LINE_CENTS)  # type: ignore[valid-type]
@@ -47,6 +48,7 @@ class OrderIn(BaseModel):
 class OrderLineOut(BaseModel):
     line_id: str
     sku: str
+    merchant_id: str | None = None
     name: str
     unit_price_cents: int
     quantity: int

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import metrics
 from bot.evidence import store as evidence
 from bot.policy import load_policy
 from bot.refunds import ledger, risk, schemas
@@ -88,7 +89,9 @@ def create_refund(
         return ledger.replay(existing, digest), False
 
     ledger.move_line(session, line_id=line.line_id, quantity=data.quantity, refunded_cents=amount)
-    session.add_all(RefundPhoto(refund_id=refund.id, photo_id=p.id, phash=p.phash) for p in photos)
+    session.add_all(
+        RefundPhoto(refund_id=refund.id, photo_id=p.id, phash=p.phash, centre_hash=p.centre_hash) for p in photos
+    )
     session.add(
         RefundEvent(refund_id=refund.id, from_state=None, to_state="requested", actor=SYSTEM, created_at=now)
     )
@@ -99,6 +102,7 @@ def create_refund(
     else:
         _move(session, refund, "needs_review", actor="risk", reason=_review_reason(score, amount), now=now)
     session.commit()
+    metrics.refund_created(case_type=refund.case_type, state=refund.state, amount_cents=refund.amount_cents)
     return refund, True
 
 
@@ -171,6 +175,8 @@ def approve(session: Session, *, refund_id: str, decided_by: str, reason: str | 
     _move(session, refund, "approved", actor=decided_by, reason=reason, now=now)
     _settle(session, refund, actor=decided_by, now=now)
     session.commit()
+    metrics.refund_decided(decision="approved", case_type=refund.case_type, state=refund.state,
+                           amount_cents=refund.amount_cents)
     return refund
 
 
@@ -184,6 +190,7 @@ def reject(session: Session, *, refund_id: str, decided_by: str, reason: str | N
     )
     notify_refund_rejected(session, refund, now=now)
     session.commit()
+    metrics.refund_decided(decision="rejected", case_type=refund.case_type, state=refund.state, amount_cents=0)
     return refund
 
 
@@ -192,6 +199,7 @@ def settle(session: Session, *, refund_id: str, decided_by: str = SYSTEM) -> Ref
     refund = get_refund(session, refund_id=refund_id)
     _settle(session, refund, actor=decided_by, now=utcnow())
     session.commit()
+    metrics.refund_settled(case_type=refund.case_type, amount_cents=refund.amount_cents)
     return refund
 
 

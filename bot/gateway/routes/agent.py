@@ -11,6 +11,7 @@ from bot.gateway import agents, handoff, orders, transcript
 from bot.gateway.deps import AgentDep, GatewayDep, ResumeDep, SupervisorDep
 from bot.gateway.errors import GatewayError
 from bot.gateway.live import event_stream, message_stream
+from bot.gateway.routes.ops import conversation_alerts
 from bot.gateway.routes.shopper import SSE_HEADERS
 from bot.gateway.schemas import (
     CID,
@@ -51,7 +52,11 @@ async def queue_stream(gw: GatewayDep, _: AgentDep) -> StreamingResponse:
 
 @router.get("/conversations/{cid}", dependencies=CID)
 async def detail(cid: str, gw: GatewayDep, _: AgentDep) -> dict[str, Any]:
-    return await agents.conversation_detail(gw, cid)
+    """What the console shows beside a transcript: holder, handoffs, order lines, refunds with risk, audit, and the
+    standing systemic-issue alerts about the conversation's goods."""
+    conv = await agents.conversation_detail(gw, cid)
+    conv["alerts"] = await conversation_alerts(gw, conv)  # systemic issues with this conversation's goods
+    return conv
 
 
 @router.get("/conversations/{cid}/messages", dependencies=CID)

@@ -113,6 +113,10 @@ function decision(r, d, mine, holder) {
 function renderPanel(d, mine, holder) {
   const panel = $("panel");
   panel.replaceChildren();
+  // systemic issues with this conversation's goods (the refund service's alerts), e.g. 这款商品近24小时破损报告异常：17单
+  for (const a of d.alerts || []) {
+    panel.append(el("div", { class: "conv-hint systemic-alert", "data-key": a.key }, `⚠ ${a.message_zh}`));
+  }
   if (d.order) {
     panel.append(el("h3", {}, `${T.orderLines} · ${d.order.order_id}`),
       el("div", { class: "box" }, el("ul", { class: "lines" }, d.order.lines.map((l) =>
