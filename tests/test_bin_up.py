@@ -52,14 +52,17 @@ def test_demo_tokens_are_off_unless_asked_for(up: Path) -> None:
 
 
 def test_every_process_gets_its_health_check(up: Path) -> None:
-    line = run_up(up)
+    line = run_up(up, BOT_RASA_WORKERS="1")
     assert line.endswith(
         "-m bot.supervise -f Procfile --health redis=redis://127.0.0.1:6390 "
         "--health refunds=http://127.0.0.1:8001/health --health actions=http://127.0.0.1:5055/health "
         "--health rasa=http://127.0.0.1:5005/ --health gateway=http://127.0.0.1:8000/healthz "
         "redis refunds actions rasa gateway"
     ), line
-    external = run_up(up, REDIS_URL="redis://127.0.0.1:6379/0")  # no embedded Redis to start or watch
+    two = run_up(up, BOT_RASA_WORKERS="2")  # a second Rasa worker on the next port, watched like the first
+    assert "--health rasa=http://127.0.0.1:5005/ --health rasa2=http://127.0.0.1:5006/ " in two, two
+    assert two.endswith("redis refunds actions rasa rasa2 gateway"), two
+    external = run_up(up, REDIS_URL="redis://127.0.0.1:6379/0", BOT_RASA_WORKERS="1")  # no embedded Redis
     assert external.endswith("-m bot.supervise -f Procfile --health refunds=http://127.0.0.1:8001/health "
                              "--health actions=http://127.0.0.1:5055/health --health rasa=http://127.0.0.1:5005/ "
                              "--health gateway=http://127.0.0.1:8000/healthz refunds actions rasa gateway"), external

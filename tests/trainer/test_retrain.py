@@ -87,7 +87,7 @@ def test_progress_is_complete_only_when_the_model_is_saved() -> None:
 def test_components_come_from_the_project_config() -> None:
     names = progress.components_of(Path(__file__).resolve().parents[2] / "config.yml")
     assert names[0] == "TextNormaliserComponent" and names[1] == "JiebaTokenizer"
-    assert "RuleEntityExtractor" in names and "LinearIntentClassifier" in names and "TEDPolicy" in names
+    assert "RuleEntityExtractor" in names and "LinearIntentClassifier" in names and "RulePolicy" in names
     assert "FallbackClassifier" not in names  # it has no training step, the log never mentions it
 
 
