@@ -89,7 +89,9 @@ def write(cfg: dict[str, Any], seed_note: str) -> None:
     text = POLICY_PATH.read_text(encoding="utf-8")
     head, rest = text.split("\nrisk:\n", 1)
     section, sep, tail = rest.partition("\n\n")
-    lines = [line for line in section.splitlines() if not line.strip().startswith("# Chosen by")]
+    lines = section.splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.strip().startswith("#"))
+    lines = [line for line in lines[:first] if line.strip().startswith("# Points")] + lines[first:]  # old notes go
     for key in (*GRID, *POINTS):
         lines = [re.sub(rf"^(\s+{key}:\s*)\S+", rf"\g<1>{cfg[key]}", line) for line in lines]
     note = f"  # Chosen by benchmarks/fraud_fit.py (grid search, {seed_note}); reproduce: {COMMAND}"

@@ -9,8 +9,13 @@ degrees of rotation, brightness, a screenshot inside a chat app) and still tells
   that margin per side still holds all of it.
 - `probe_hashes`: the query side of the crop and rotation match. For a picture that may be an edited copy, the pHash of
   where the original's centre would lie under each guess of the edit: every crop of CROP_GRID per side, each turned
-  by one of ANGLES. The best guess is within a few bits of the original's centre hash; two shots of one product are
-  not (benchmarks/fraud.py measures both). Internal to the evidence store; everything else calls `bot.evidence.store`.
+  by one of ANGLES, cut from the normalised picture and from the picture as it is. The best guess is within a few
+  bits of the original's centre hash.
+- `shows_centre_of`: the check of a candidate the index found that way, on pixels: two shots of one product can have
+  centre hashes a few bits apart (same object, similar framing) but their pixels do not correlate as a copy's do.
+
+benchmarks/fraud.py measures both sides (copies caught per edit, false matches between shots of one product).
+Internal to the evidence store; everything else calls `bot.evidence.store`.
 """
 
 from __future__ import annotations

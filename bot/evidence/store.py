@@ -2,8 +2,8 @@
 
 Everything outside `bot/evidence/` goes through here. The photos table (`models.py`), the upload pipeline
 (`service.py`) and the perceptual-hash comparison (`phash.py`) belong to this package alone; callers get
-`StoredPhoto` snapshots, never table rows. Importing this module stays light: Pillow and imagehash are
-loaded by the first `store_photo`.
+`StoredPhoto` snapshots, never table rows. Importing this module stays light: Pillow, numpy and scipy are
+loaded by the first `store_photo` or comparison of a photo that has a file.
 
 Which photos back which refund is the refund service's knowledge (its `refund_photos` table keeps each
 attached photo's id and hash); whether two pictures are the same is this store's, so the refund service
