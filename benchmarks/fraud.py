@@ -30,7 +30,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -48,6 +47,7 @@ from sqlalchemy.orm import Session
 from benchmarks import fraud_fit
 from benchmarks.fraud_population import DAYS, Photo, Shopper, plan
 from bot.settings import ROOT, get_settings
+from tests.e2e.stack import free_port
 from tests.evidence import products
 
 EDIT_NAMES = tuple(products.EDITS)
@@ -104,11 +104,6 @@ def photo_table(session: Session, n_products: int) -> dict[str, float]:
     return table
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @dataclass
 class Case:
@@ -143,7 +138,7 @@ class Simulation:
         upgrade_to_head(self.url)
         self.engine = make_engine(self.url)
         self.measure = measure
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "DATABASE_URL": self.url, "BOT_SECRET": get_settings().secret}
         argv = [*command("refunds", port=port)[0], "--log-level", "warning"]
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env)

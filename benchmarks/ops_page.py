@@ -22,7 +22,6 @@ import io
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -40,6 +39,7 @@ from bot.launch import command
 from bot.migrate import upgrade_to_head
 from bot.settings import ROOT
 from bot.tokens import mint
+from tests.e2e.stack import free_port
 
 INTENTS = ("report_damaged", "report_missing_item", "choose_refund", "ask_refund_status", "greet", "affirm")
 CASES = ("damaged", "missing_item", "wrong_item", "not_as_described", "not_delivered")
@@ -159,14 +159,9 @@ def _conversation(i: int, rng: random.Random, now: datetime, ts: Any, shoppers: 
                           rng.randrange(500, 30000), at(30 * 86400), cid, at(140)))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def _serve(name: str, env: dict[str, str], logs: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     argv, extra = command(name, port=port)
     log = open(logs / f"{name}.log", "wb")  # noqa: SIM115  (closed with the process)
     proc = subprocess.Popen([*argv, "--log-level", "warning"], cwd=ROOT, env={**os.environ, **env, **extra},
@@ -204,7 +199,7 @@ def measure(url: str, args: argparse.Namespace, rng: random.Random) -> None:
           + f" filled in {time.monotonic() - started:.0f} s")
     logs = Path(tempfile.mkdtemp(prefix="ops-bench-logs-"))
     env = {"DATABASE_URL": url, "BOT_SECRET": SECRET, "REDIS_URL": args.redis,
-           "BOT_VAR_DIR": str(logs / "var"), "RASA_URL": f"http://127.0.0.1:{_free_port()}"}
+           "BOT_VAR_DIR": str(logs / "var"), "RASA_URL": f"http://127.0.0.1:{free_port()}"}
     refunds, refunds_url = _serve("refunds", env, logs)
     gateway, gateway_url = None, ""
     try:
