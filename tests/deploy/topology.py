@@ -20,12 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
 
-from bot.launch import PORTS, health_url
+from bot.launch import PORTS
 from bot.settings import ROOT, get_settings
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, answers
 
 DEPLOY = ROOT / "deploy"
 NGINX_CONF = DEPLOY / "nginx.conf"
@@ -182,18 +181,9 @@ class Topology(Stack):
         return self.replicas[role][int(n) - 1]
 
     def _ready(self, name: str) -> bool:
-        try:
-            if name == "redis":
-                with socket.create_connection(("127.0.0.1", self.ports["redis"]), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    return sock.recv(16).startswith(b"+PONG")
-            role, port = name.rsplit("-", 1)[0], self.replica_port(name)
-            if role == "rasa":
-                resp = httpx.get(f"http://127.0.0.1:{port}/status", params={"token": self.rasa_token}, timeout=2)
-                return resp.status_code == 200 and bool(resp.json().get("model_file"))
-            return httpx.get(health_url(role, port), timeout=2).status_code == 200
-        except (OSError, httpx.HTTPError):
-            return False
+        if name == "redis":
+            return answers("redis", self.ports["redis"], self.rasa_token)
+        return answers(name.rsplit("-", 1)[0], self.replica_port(name), self.rasa_token)
 
     @property
     def rasa_token(self) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from bot import tokens
+from bot.launch import health_url
 from bot.settings import ROOT, get_settings
 
 STARTUP_TIMEOUT = 240  # Rasa loads TensorFlow and the model: about a minute on two cores
@@ -23,6 +24,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def answers(role: str, port: int, rasa_token: str) -> bool:
+    """Whether the process of `role` on `port` is ready: Redis answers PING, Rasa reports a loaded model, the
+    others answer their health URL (bot.launch)."""
+    try:
+        if role == "redis":
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        if role == "rasa":
+            resp = httpx.get(f"http://127.0.0.1:{port}/status", params={"token": rasa_token}, timeout=2)
+            return resp.status_code == 200 and bool(resp.json().get("model_file"))
+        return httpx.get(health_url(role, port), timeout=2).status_code == 200
+    except (OSError, httpx.HTTPError):
+        return False
 
 
 @dataclass
@@ -89,19 +106,8 @@ class Stack:
         self._wait_until_ready(names)
 
     def _ready(self, name: str) -> bool:
-        try:
-            if name == "redis":
-                with socket.create_connection(("127.0.0.1", self.ports["redis"]), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    return sock.recv(16).startswith(b"+PONG")
-            if name.startswith("rasa"):
-                token = replace(get_settings(), secret=self.secret).rasa_api_token
-                resp = httpx.get(f"{self.url(name)}/status", params={"token": token}, timeout=2)
-                return resp.status_code == 200 and bool(resp.json().get("model_file"))
-            path = {"refunds": "/openapi.json", "actions": "/health", "gateway": "/openapi.json"}[name]
-            return httpx.get(self.url(name) + path, timeout=2).status_code == 200
-        except (OSError, httpx.HTTPError):
-            return False
+        role = "rasa" if name.startswith("rasa") else name
+        return answers(role, self.ports[name], replace(get_settings(), secret=self.secret).rasa_api_token)
 
     def _wait_until_ready(self, names: tuple[str, ...]) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
